@@ -1,0 +1,1 @@
+"""The built-in learners. Named by the `nevis.learners` entry point, exactly as a plug-in would be."""

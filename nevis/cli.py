@@ -1,0 +1,219 @@
+"""The `nevis` command line.
+
+  nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--resume]
+  nevis report WORKDIR... [--csv FILE]
+  nevis plot WORKDIR... -o FILE
+  nevis learners | nevis streams [NAME] [--json]
+
+Bad input prints one line naming the problem and the fix, and exits with code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from nevis.errors import UserError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+  def error(self, message):  # one line, exit 2, as for every other bad input
+    raise UserError(f"{message}; see `{self.prog} --help`")
+
+
+def _parser() -> argparse.ArgumentParser:
+  p = _Parser(prog="nevis", description="Continual-learning harness for the NEVIS'22 stream.")
+  p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                 help="import a module that registers learners or streams (repeatable)")
+  sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+  run = sub.add_parser("run", help="run a learner over a stream")
+  run.add_argument("config", nargs="?", help="YAML config (see experiments/)")
+  run.add_argument("--stream")
+  run.add_argument("--learner")
+  run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, e.g. --set learner_options.num_steps=50 (repeatable)")
+  run.add_argument("--workdir", help="where results go (default: a new folder under ./runs)")
+  run.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+  run.add_argument("--import", dest="run_imports", action="append", default=[], metavar="MODULE")
+  run.add_argument("--no-progress", action="store_true", help="no progress bars")
+  run.add_argument("--no-plot", action="store_true", help="skip the plot at the end")
+
+  report = sub.add_parser("report", help="print results of runs")
+  report.add_argument("workdirs", nargs="+")
+  report.add_argument("--csv", help="also write the per-task table of all runs to this CSV file")
+
+  plot = sub.add_parser("plot", help="plot error against compute and along the stream")
+  plot.add_argument("workdirs", nargs="+")
+  plot.add_argument("-o", "--output", required=True)
+
+  sub.add_parser("learners", help="list registered learners")
+  streams = sub.add_parser("streams", help="list registered streams, or the tasks of one")
+  streams.add_argument("name", nargs="?")
+  streams.add_argument("--json", action="store_true", help="print the tasks as a JSON list")
+  return p
+
+
+def main(argv: list[str] | None = None) -> int:
+  try:
+    return _main(argv)
+  except UserError as e:
+    print(f"nevis: error: {e}", file=sys.stderr)
+    return EXIT_USAGE
+  except KeyboardInterrupt:
+    print("nevis: interrupted; continue with `nevis run --resume --workdir DIR`", file=sys.stderr)
+    return 130
+
+
+def _main(argv) -> int:
+  args = _parser().parse_args(argv)
+  from nevis import registry
+
+  imports = list(args.imports) + list(getattr(args, "run_imports", []) or [])
+  if args.command is None:
+    args.command = "run"
+    for name, default in (("config", None), ("stream", None), ("learner", None), ("overrides", []),
+                          ("workdir", None), ("resume", False), ("no_progress", False), ("no_plot", False)):
+      setattr(args, name, default)
+  if args.command == "run":
+    return _run(args, imports)
+  registry.import_modules(imports)
+  if args.command == "learners":
+    for name, cls in registry.LEARNERS.items():
+      doc = (cls.__doc__ or "").strip().splitlines()
+      print(f"{name:24s} {doc[0] if doc else ''}")
+    return 0
+  if args.command == "streams":
+    return _streams(args)
+  if args.command == "report":
+    return _report(args)
+  if args.command == "plot":
+    from nevis.plots import plot_runs
+    from nevis.report import load_results
+
+    path = plot_runs([load_results(w) for w in args.workdirs], args.output)
+    print(f"plot: {path}")
+    return 0
+  raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
+
+
+def _run(args, imports) -> int:
+  from nevis import config as config_lib
+  from nevis.runner import Runner
+  from nevis.workdir import new_workdir
+
+  file_config = config_lib.load_yaml(args.config) if args.config else {}
+  cli_imports = (file_config.get("imports") or []) + imports if imports else None
+  config = config_lib.resolve(
+      file_config, args.overrides, stream=args.stream, learner=args.learner, imports=cli_imports
+  )
+  if args.resume and not args.workdir:
+    raise UserError("--resume needs --workdir DIR, the run to continue")
+  if args.workdir:
+    workdir = Path(args.workdir)
+  else:
+    # Check names before creating a folder, so bad input leaves nothing behind.
+    from nevis.runner import build_learner, build_stream
+
+    build_stream(config), build_learner(config)
+    workdir = new_workdir(Path(os.environ.get("NEVIS_RUNS_DIR", "runs")), f"{config['learner']}-{config['stream']}")
+  try:
+    runner = Runner(config, workdir, resume=args.resume, progress=not args.no_progress)
+    runner.run()
+  except UserError:
+    _remove_if_empty_run(workdir, args)
+    raise
+  from nevis.report import format_report, load_results
+
+  results = load_results(workdir)
+  print(format_report(results))
+  if not args.no_plot:
+    from nevis.plots import plot_runs
+
+    print(f"plot: {plot_runs([results], workdir / 'plot.png')}")
+  print(f"results: {workdir}")
+  return 0
+
+
+def _remove_if_empty_run(workdir: Path, args) -> None:
+  """A run that failed before finishing any task leaves no folder behind (nothing half-written)."""
+  if args.resume or not workdir.exists():
+    return
+  import shutil
+
+  from nevis.results import DB_NAME
+
+  db = workdir / DB_NAME
+  if db.exists():
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+      try:
+        n = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+      except sqlite3.Error:
+        n = 0
+    if n:
+      return
+  if (workdir / "lock").exists() and _locked_by_other(workdir):
+    return
+  shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _locked_by_other(workdir: Path) -> bool:
+  from nevis.workdir import WorkdirLock
+  from nevis.errors import WorkdirLockedError
+
+  try:
+    with WorkdirLock(workdir):
+      return False
+  except WorkdirLockedError:
+    return True
+
+
+def _streams(args) -> int:
+  from nevis import registry
+
+  if not args.name:
+    for name, factory in registry.STREAMS.items():
+      doc = (factory.__doc__ or "").strip().splitlines()
+      print(f"{name:28s} {doc[0] if doc else ''}")
+    return 0
+  stream = registry.STREAMS.get(args.name)()
+  from nevis.stream import stream_table
+
+  rows = stream_table(stream)
+  if args.json:
+    print(json.dumps(rows, indent=1))
+    return 0
+  for r in rows:
+    print(f"{r['position']:4d} {r['year']} {r['name']:32s} {r['display_name'][:32]:32s} {r['classes']:6d} "
+          f"{r['kind']:12s} {r['source']:30s} {'held out' if r['held_out'] else ''}")
+  return 0
+
+
+def _report(args) -> int:
+  import pandas as pd
+
+  from nevis.report import format_report, load_results
+
+  all_results = [load_results(w) for w in args.workdirs]
+  for results in all_results:
+    print(format_report(results))
+  if args.csv:
+    frames = []
+    for r in all_results:
+      df = r.tasks.copy()
+      df.insert(0, "run", str(r.workdir))
+      df.insert(1, "learner", r.meta.get("config", {}).get("learner"))
+      frames.append(df)
+    pd.concat(frames).to_csv(args.csv, index=False)
+    print(f"csv: {args.csv}")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

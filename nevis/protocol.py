@@ -1,0 +1,216 @@
+"""The learner protocol: what a learner implements and what it receives.
+
+A learner implements three methods (dm_nevis's init / train / predict):
+
+    state = learner.init(ctx)                        # once, before the first task
+    state = learner.train(task, state)               # once per task of the stream
+    logits = learner.predict(task, state, images)    # the runner scores these itself
+
+`task` is a `TrainingTask` (train and dev data, RNG, progress, checkpoint hook, metered jit) or a
+`PredictionTask` (metadata and metered jit only). Neither holds dev_test or test data: the runner keeps
+those and feeds their images to `predict` in fixed-size batches.
+
+Every computation a learner runs must be compiled through `task.jit`, which is how the harness meters
+compute (FLOPs from XLA's cost analysis of each compiled signature, times its calls). A training task
+whose learner compiled nothing is rejected.
+
+Learner state must be a pytree of dicts, lists, tuples, arrays and Python scalars, so the runner can
+checkpoint it between tasks and resume bitwise identically.
+"""
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Any, Callable, Iterator, Mapping
+
+import jax
+import numpy as np
+
+from nevis.task import SplitData, TaskInfo
+
+State = Any
+
+
+class DataView:
+  """Read access to one split a learner may see (train or dev)."""
+
+  def __init__(self, split: SplitData, num_classes: int, multi_label: bool):
+    self._split = split
+    self.num_classes = num_classes
+    self.multi_label = multi_label
+
+  def __len__(self) -> int:
+    return len(self._split)
+
+  @property
+  def num_examples(self) -> int:
+    return len(self._split)
+
+  @property
+  def images(self) -> np.ndarray:
+    """(N, H, W, C) uint8; read-only."""
+    return self._split.images
+
+  @property
+  def labels(self) -> np.ndarray:
+    """(N,) int32 class ids, or (N, K) uint8 for multi-label tasks; read-only."""
+    return self._split.labels
+
+  def batches(self, batch_size: int, *, seed: int, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
+    """Endless fixed-size batches, reshuffled each epoch; step `s` is a pure function of (seed, s).
+
+    A split smaller than `batch_size` is repeated within the batch, so shapes never change. Resuming
+    at `start_step` gives exactly the batches an uninterrupted loop would have seen.
+    """
+    n = len(self._split)
+    if n == 0:
+      raise ValueError("cannot draw batches from an empty split")
+    step = start_step
+    while True:
+      yield self.batch_at(step, batch_size, seed=seed)
+      step += 1
+
+  def batch_at(self, step: int, batch_size: int, *, seed: int) -> dict[str, np.ndarray]:
+    n = len(self._split)
+    start = step * batch_size
+    positions = np.arange(start, start + batch_size)
+    epochs, offsets = np.divmod(positions, n)
+    index = np.empty(batch_size, dtype=np.int64)
+    for epoch in np.unique(epochs):  # at most two epochs per batch unless n < batch_size
+      mask = epochs == epoch
+      index[mask] = _epoch_permutation(n, seed, int(epoch))[offsets[mask]]
+    return {"images": self._split.images[index], "labels": self._split.labels[index], "index": index}
+
+  def ordered_batches(self, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
+    """Every example once, in order, in fixed-size batches; `mask` marks real rows of the last batch."""
+    yield from padded_batches(self._split.images, self._split.labels, batch_size)
+
+  def subset(self, index) -> "DataView":
+    return DataView(self._split.subset(index), self.num_classes, self.multi_label)
+
+
+def _epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+  return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def padded_batches(images: np.ndarray, labels: np.ndarray | None, batch_size: int):
+  """Fixed-size batches over all rows in order; the last is padded by repeating row 0."""
+  n = len(images)
+  for start in range(0, n, batch_size):
+    index = np.arange(start, start + batch_size)
+    mask = index < n
+    index = np.where(mask, index, 0)
+    batch = {"images": images[index], "mask": mask}
+    if labels is not None:
+      batch["labels"] = labels[index]
+    yield batch
+
+
+class Progress:
+  """Progress reporting a learner may use; the runner draws the bars."""
+
+  def start(self, description: str, total: int | None = None) -> None: ...
+
+  def update(self, n: int = 1, **postfix) -> None: ...
+
+  def close(self) -> None: ...
+
+
+class CheckpointHook:
+  """Checkpoints inside a long training task.
+
+  Call `due(step)` in the training loop; when it is true, `save(tree)` a pytree holding everything
+  needed to continue (step, params, optimizer state, trial results). After a crash the runner
+  restarts the task and `restore()` returns the last saved tree (None on a fresh start).
+  """
+
+  def due(self, step: int) -> bool:
+    return False
+
+  def save(self, tree: Any) -> None: ...
+
+  def restore(self) -> Any | None:
+    return None
+
+
+MeteredJit = Callable[..., Callable]
+
+
+@dataclasses.dataclass(frozen=True)
+class InitContext:
+  rng: jax.Array
+  jit: MeteredJit
+  stream_tasks: tuple[TaskInfo, ...]  # metadata of the whole stream; no data
+
+
+@dataclasses.dataclass(frozen=True)
+class PredictionTask:
+  info: TaskInfo
+  jit: MeteredJit
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingTask:
+  info: TaskInfo
+  train: DataView
+  dev: DataView
+  rng: jax.Array
+  jit: MeteredJit
+  progress: Progress
+  checkpoint: CheckpointHook
+  # Set when the runner asks for the online prequential score: call `record(batch, logits, trial=i)`
+  # with logits computed *before* the update on that batch. None otherwise.
+  online_prequential: Any | None = None
+  # What the learner wants kept with the results (chosen hyperparameters, trial errors): JSON values.
+  notes: dict = dataclasses.field(default_factory=dict)
+
+  def for_prediction(self) -> PredictionTask:
+    return PredictionTask(self.info, self.jit)
+
+
+class Learner(abc.ABC):
+  """Base class of learners. `config` holds the `learner:` section of the run's YAML."""
+
+  #: Defaults of the learner's config keys; unknown keys are rejected with the closest one named.
+  defaults: Mapping[str, Any] = {}
+
+  def __init__(self, **config):
+    self.config = resolve_config(type(self).__name__, self.defaults, config)
+
+  @abc.abstractmethod
+  def init(self, ctx: InitContext) -> State:
+    ...
+
+  @abc.abstractmethod
+  def train(self, task: TrainingTask, state: State) -> State:
+    ...
+
+  @abc.abstractmethod
+  def predict(self, task: PredictionTask, state: State, images: jax.Array) -> jax.Array:
+    """Returns logits (B, num_classes): softmax logits, or per-class sigmoid logits if multi-label."""
+
+
+def resolve_config(owner: str, defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+  from nevis.errors import ConfigError, closest
+
+  resolved = dict(defaults)
+  for key, value in config.items():
+    if key not in defaults:
+      raise ConfigError(f"unknown key {key!r} for {owner}{closest(key, defaults)}; valid keys: {sorted(defaults)}")
+    default = defaults[key]
+    if default is not None and not _same_type(default, value):
+      raise ConfigError(
+          f"{owner}.{key} must be {type(default).__name__}, got {type(value).__name__} {value!r}; fix the value"
+      )
+    resolved[key] = value
+  return resolved
+
+
+def _same_type(default, value) -> bool:
+  if isinstance(default, bool) or isinstance(value, bool):
+    return isinstance(default, bool) and isinstance(value, bool)
+  if isinstance(default, float):
+    return isinstance(value, (int, float))
+  if isinstance(default, (list, tuple)):
+    return isinstance(value, (list, tuple))
+  return isinstance(value, type(default))
