@@ -51,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
   plot.add_argument("workdirs", nargs="+")
   plot.add_argument("-o", "--output", required=True)
 
+  data = sub.add_parser("data", help="status and preparation of the data streams read")
+  data_sub = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
+  status = data_sub.add_parser("status", help="one row per dataset: prepared / missing / corrupt")
+  status.add_argument("stream", nargs="?", help="a stream (default: every registered stream)")
+  prepare = data_sub.add_parser("prepare", help="download, check and store datasets")
+  prepare.add_argument("targets", nargs="+", metavar="STREAM|DATASET")
+  prepare.add_argument("--manual-dir", help="folder holding files you downloaded by hand")
+  prepare.add_argument("--force", action="store_true", help="prepare again even if prepared")
+
   sub.add_parser("learners", help="list registered learners")
   streams = sub.add_parser("streams", help="list registered streams, or the tasks of one")
   streams.add_argument("name", nargs="?")
@@ -91,6 +100,8 @@ def _main(argv) -> int:
     return _streams(args)
   if args.command == "report":
     return _report(args)
+  if args.command == "data":
+    return _data(args)
   if args.command == "plot":
     from nevis.plots import plot_runs
     from nevis.report import load_results
@@ -193,6 +204,62 @@ def _streams(args) -> int:
     print(f"{r['position']:4d} {r['year']} {r['name']:32s} {r['display_name'][:32]:32s} {r['classes']:6d} "
           f"{r['kind']:12s} {r['source']:30s} {'held out' if r['held_out'] else ''}")
   return 0
+
+
+def _datasets(targets: list[str] | None) -> list:
+  """Tasks with a data source, one per dataset, for stream names or dataset keys."""
+  from nevis import registry
+  from nevis.errors import closest
+
+  streams = registry.STREAMS.names()
+  chosen, by_dataset = [], {}
+  for name in streams:
+    for task in registry.STREAMS.get(name)().tasks:
+      if task.data is not None:
+        by_dataset.setdefault(task.info.dataset, task)
+  if not targets:
+    return sorted(by_dataset.values(), key=lambda t: t.info.dataset)
+  for target in targets:
+    if target in streams:
+      chosen += [t for t in registry.STREAMS.get(target)().tasks if t.data is not None]
+    elif target in by_dataset:
+      chosen.append(by_dataset[target])
+    else:
+      hint = closest(target, streams + list(by_dataset))
+      raise UserError(f"{target!r} is neither a stream nor a dataset{hint}; see `nevis streams` and `nevis data status`")
+  unique = {}
+  for task in chosen:
+    unique.setdefault(task.info.dataset, task)
+  return list(unique.values())
+
+
+def _data(args) -> int:
+  if args.data_command == "status":
+    tasks = _datasets([args.stream] if args.stream else None)
+    counts: dict[str, int] = {}
+    for task in tasks:
+      status = task.data.status()
+      counts[status] = counts.get(status, 0) + 1
+      size = f"{task.data.size_bytes() / 2**20:9.1f} MiB" if status != "missing" else " " * 13
+      how = "" if status == "prepared" else task.data.instructions()
+      print(f"{task.info.dataset:32s} {status:9s} {size} {how}")
+    print(f"{len(tasks)} datasets: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    return 0
+  failures = []
+  tasks = _datasets(args.targets)
+  for task in tasks:
+    if task.data.status() == "prepared" and not args.force:
+      print(f"{task.info.dataset}: already prepared")
+      continue
+    try:
+      task.data.prepare(manual_dir=args.manual_dir, force=args.force)
+      print(f"{task.info.dataset}: prepared")
+    except Exception as e:  # one dataset failing must not stop the others; each is reported below
+      failures.append((task.info.dataset, str(e).splitlines()[0] if str(e) else type(e).__name__))
+  print(f"prepared {len(tasks) - len(failures)} of {len(tasks)} datasets")
+  for dataset, why in failures:
+    print(f"  failed {dataset}: {why}")
+  return 1 if failures else 0
 
 
 def _report(args) -> int:

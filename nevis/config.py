@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "prequential_first_chunk": 10,  # t1 of the geometric chunk boundaries
     "max_train_per_class": None,  # cap each task's training data (low-data regime); None keeps all
     "max_tasks": None,  # stop after this many tasks (smoke runs)
+    "allow_missing": False,  # skip tasks whose data is not prepared (recorded as skipped) instead of stopping
     "eval_batch_size": 128,
     "checkpoint_every_steps": 500,  # within-task checkpoints (the learner asks `due(step)`)
 }

@@ -134,6 +134,9 @@ class ResultsStore:
     rows = self._conn.execute("SELECT position FROM events WHERE event IN ('train', 'skip')").fetchall()
     return {r[0] for r in rows}
 
+  def trained_positions(self) -> set[int]:
+    return {r[0] for r in self._conn.execute("SELECT position FROM events WHERE event='train'").fetchall()}
+
   def events(self) -> list[dict]:
     cur = self._conn.execute("SELECT * FROM events ORDER BY id")
     names = [d[0] for d in cur.description]

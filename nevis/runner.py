@@ -25,7 +25,7 @@ import jax
 import numpy as np
 
 from nevis import checkpoints, config as config_lib, registry
-from nevis.errors import ConfigError, LearnerError, UserError
+from nevis.errors import ConfigError, DataError, LearnerError, UserError
 from nevis.meter import ComputeMeter, MeterTotals
 from nevis.metrics import classification, prequential as preq_lib
 from nevis.progress import TqdmProgress
@@ -88,6 +88,8 @@ class Runner:
     if not tasks:
       raise ConfigError(f"stream {config['stream']!r} has no tasks with these options")
 
+    skipped = self._preflight_data(stream, tasks)
+
     if self.resume and not (self.workdir / "results.sqlite").exists():
       raise UserError(f"--resume: {str(self.workdir)!r} holds no run to resume; drop --resume to start one")
     self.workdir.mkdir(parents=True, exist_ok=True)
@@ -95,13 +97,30 @@ class Runner:
       store = ResultsStore(self.workdir)
       try:
         self._start(store, stream, tasks)
-        self._run_tasks(store, learner, tasks)
+        self._run_tasks(store, learner, tasks, skipped)
         self.timings.wall_s += time.perf_counter() - started
         self.timings.flop_counting_s = self.meter.count_seconds
         store.set_meta({"status": "complete", "compilations": self.meter.signatures})
       finally:
         store.close()
     return self.workdir
+
+  def _preflight_data(self, stream: Stream, tasks: list[Task]) -> set[int]:
+    """Stops before training if data is missing or corrupt, naming it and the command that fetches it."""
+    unavailable = {}
+    for position, task in enumerate(tasks):
+      if task.data is not None:
+        status = task.data.status()
+        if status != "prepared":
+          unavailable[position] = (task, status)
+    if unavailable and not self.config["allow_missing"]:
+      datasets = sorted({f"{t.info.dataset} ({status})" for t, status in unavailable.values()})
+      raise DataError(
+          f"stream {stream.name!r} needs data that is not prepared: {', '.join(datasets)}; "
+          f"run `nevis data prepare {self.config['stream']}` (see `nevis data status {self.config['stream']}`), "
+          "or add --set allow_missing=true to skip those tasks"
+      )
+    return set(unavailable)
 
   def _start(self, store: ResultsStore, stream: Stream, tasks: list[Task]) -> None:
     stored = store.get_meta("config")
@@ -141,7 +160,7 @@ class Runner:
         )
 
   # ------------------------------------------------------------------------------------------------
-  def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task]) -> None:
+  def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
     config = self.config
     seed = config["seed"]
     root_key = jax.random.PRNGKey(seed)
@@ -151,11 +170,12 @@ class Runner:
 
     with self._timed():
       state = learner.init(InitContext(jax.random.fold_in(root_key, 2**20), self.meter.jit, infos))
-    last_done = max(done) if done else None
+    trained = store.trained_positions()
+    last_trained = max(trained) if trained else None
     for position in done:  # left over when a run died between recording a task and cleaning up
       shutil.rmtree(ckpt_dir / f"task_{position}", ignore_errors=True)
-    if last_done is not None:
-      state = checkpoints.load_tree(ckpt_dir / f"state_{last_done}")
+    if last_trained is not None:
+      state = checkpoints.load_tree(ckpt_dir / f"state_{last_trained}")
       self.meter.totals = MeterTotals.from_dict(store.get_meta("meter"))
 
     eval_split = config["evaluate_on"]
@@ -163,6 +183,11 @@ class Runner:
     task_bar.update(len(done))
     for position, task in enumerate(tasks):
       if position in done:
+        continue
+      if position in skipped:
+        store.record_task([dict(event="skip", position=position, task=task.info.name, after_position=position,
+                                info={"reason": "data not prepared"})])
+        task_bar.update(1)
         continue
       task_bar.set_description(f"{task.info.name} ({task.info.year})")
       task_started = time.perf_counter()
@@ -192,7 +217,8 @@ class Runner:
       _crash_point(f"after_state:{position}")
       state = checkpoints.load_tree(ckpt_dir / f"state_{position}")
 
-      eval_positions = range(position + 1) if config["evaluate_past"] else [position]
+      eval_positions = [j for j in range(position) if j not in skipped] if config["evaluate_past"] else []
+      eval_positions.append(position)
       eval_events = []
       for j in eval_positions:
         eval_events.append(self._evaluate(learner, state, tasks[j], j, position, eval_split))

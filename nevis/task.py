@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Callable
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -66,12 +66,32 @@ class SplitData:
     return SplitData(np.asarray(self.images[index]), np.asarray(self.labels[index]))
 
 
+class DataSource(Protocol):
+  """How a task's data is obtained and checked. Streams that read a prepared store provide one, so
+  `nevis data` and the runner's pre-flight check work for any stream without knowing its module."""
+
+  dataset: str
+
+  def status(self) -> str:  # "prepared" | "missing" | "corrupt"
+    ...
+
+  def size_bytes(self) -> int:
+    ...
+
+  def instructions(self) -> str:  # one line: how to get this dataset
+    ...
+
+  def prepare(self, *, manual_dir: str | None = None, force: bool = False) -> None:
+    ...
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
   """A task of a stream: its metadata and a loader for its splits (called only by the runner)."""
 
   info: TaskInfo
   load_split: Callable[[str], SplitData] = dataclasses.field(repr=False, compare=False)
+  data: DataSource | None = dataclasses.field(default=None, repr=False, compare=False)
 
   @property
   def name(self) -> str:

@@ -1,0 +1,40 @@
+"""Learners from outside nevis: an installed package's entry point, and `--import`."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nevis
+from conftest import subprocess_env
+
+HERE = Path(__file__).parent
+
+
+def test_an_installed_plugin_registers_through_its_entry_point(tmp_path):
+  # What `pip install` leaves in site-packages, laid out by hand: building a wheel here would need
+  # the network (build isolation) or the `wheel` package.
+  site = tmp_path / "site"
+  shutil.copytree(HERE / "plugin_pkg" / "nevis_plugin_example", site / "nevis_plugin_example")
+  dist_info = site / "nevis_plugin_example-0.0.1.dist-info"
+  dist_info.mkdir()
+  (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: nevis-plugin-example\nVersion: 0.0.1\n")
+  (dist_info / "entry_points.txt").write_text("[nevis.learners]\nexample = nevis_plugin_example.learner\n")
+  env = subprocess_env({"PYTHONPATH": f"{site}:{HERE}"})
+  listed = subprocess.run([sys.executable, "-m", "nevis.cli", "learners"], env=env, capture_output=True, text=True)
+  assert listed.returncode == 0, listed.stderr
+  assert any(line.startswith("plugin_example ") for line in listed.stdout.splitlines())
+  ran = subprocess.run(
+      [sys.executable, "-m", "nevis.cli", "--import", "linear_learner", "run", "--stream", "test_colours",
+       "--learner", "plugin_example", "--workdir", str(tmp_path / "w"), "--no-progress", "--no-plot"],
+      env=env, capture_output=True, text=True, timeout=300,
+  )
+  assert ran.returncode == 0, ran.stderr
+  results = nevis.load_results(tmp_path / "w")
+  assert len(results.tasks) == 3 and (results.tasks["train_flops"] > 0).all()
+
+
+def test_a_learner_module_loaded_with_import_runs(run_cli, tmp_path):
+  code, out, err = run_cli("run", "--stream", "test_colours", "--learner", "test_linear", "--workdir", "w",
+                           "--no-progress", "--no-plot")
+  assert code == 0, err
+  assert nevis.load_results(tmp_path / "w").meta["config"]["learner"] == "test_linear"
