@@ -382,8 +382,16 @@ def _sha256(path: Path) -> str:
 
 
 def _verification_key(directory: Path, manifest: dict) -> tuple[str, str]:
-  checksums = json.dumps(sorted((k, v["sha256"]) for k, v in manifest["files"].items()))
-  return str(directory.resolve()), checksums
+  # Size and modification time are part of the key, so a file changed after it was verified in this
+  # process is verified again.
+  stamps = []
+  for name, entry in sorted(manifest["files"].items()):
+    try:
+      st = (directory / name).stat()
+      stamps.append((name, entry["sha256"], st.st_size, st.st_mtime_ns))
+    except FileNotFoundError:
+      stamps.append((name, entry["sha256"], None, None))
+  return str(directory.resolve()), json.dumps(stamps)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 from nevis.registry import register_stream
 from nevis.stream import Stream
 from nevis.streams.nevis22_catalogue import entry_by_display_name
+from nevis.streams.prepare import NevisDataSource
 from nevis.task import SplitData, Task, TaskInfo
 
 # NEVIS develops on the years before this one and keeps the rest for the final evaluation.
@@ -214,7 +215,8 @@ def variant_tasks(
           held_out=held_out,
           source=dataset.source,
       )
-      tasks.append(Task(info, StoreSplitLoader(dataset.key, root, image_size)))
+      source = NevisDataSource(dataset.key, data_dir=root, image_size=image_size)
+      tasks.append(Task(info, StoreSplitLoader(dataset.key, root, image_size), data=source))
   return tasks
 
 
