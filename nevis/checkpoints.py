@@ -35,7 +35,12 @@ def save_tree(path: Path, tree: Any) -> None:
 
 
 def load_tree(path: Path) -> Any:
-  return _ckpt().restore(Path(path).absolute())["tree"]
+  import warnings
+
+  with warnings.catch_warnings():
+    # Restoring without a target is what we want (state is plain pytrees on one host).
+    warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
+    return _ckpt().restore(Path(path).absolute())["tree"]
 
 
 def latest(folder: Path, prefix: str) -> tuple[int, Path] | None:
@@ -51,10 +56,11 @@ def latest(folder: Path, prefix: str) -> tuple[int, Path] | None:
 class RunnerCheckpointHook(CheckpointHook):
   """Within-task checkpoints in `folder`, every `every_steps` steps, with the meter's totals."""
 
-  def __init__(self, folder: Path, every_steps: int, meter: ComputeMeter):
+  def __init__(self, folder: Path, every_steps: int, meter: ComputeMeter, online=None):
     self.folder = Path(folder)
     self.every_steps = every_steps
     self.meter = meter
+    self.online = online  # the online prequential recorder, whose scores must survive a crash too
     self._count = 0
     self.saves = 0
 
@@ -64,7 +70,10 @@ class RunnerCheckpointHook(CheckpointHook):
   def save(self, tree: Any) -> None:
     found = latest(self.folder, "ckpt_")
     n = found[0] + 1 if found else 0
-    save_tree(self.folder / f"ckpt_{n}", {"learner": tree, "meter": self.meter.totals.as_dict()})
+    saved = {"learner": tree, "meter": self.meter.totals.as_dict()}
+    if self.online is not None:
+      saved["online"] = self.online.state_dict()
+    save_tree(self.folder / f"ckpt_{n}", saved)
     self.saves += 1
     for old in self.folder.glob("ckpt_*"):
       if old.name != f"ckpt_{n}":
@@ -77,4 +86,6 @@ class RunnerCheckpointHook(CheckpointHook):
     saved = load_tree(found[1])
     # FLOPs counted before this point in the interrupted attempt are in the snapshot already.
     self.meter.totals = MeterTotals.from_dict(saved["meter"])
+    if self.online is not None and "online" in saved:
+      self.online.load_state_dict(saved["online"])
     return saved["learner"]

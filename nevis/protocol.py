@@ -38,6 +38,7 @@ class DataView:
     self._split = split
     self.num_classes = num_classes
     self.multi_label = multi_label
+    self._permutations: dict[tuple[int, int], np.ndarray] = {}  # (seed, epoch) -> order; a few kept
 
   def __len__(self) -> int:
     return len(self._split)
@@ -78,8 +79,17 @@ class DataView:
     index = np.empty(batch_size, dtype=np.int64)
     for epoch in np.unique(epochs):  # at most two epochs per batch unless n < batch_size
       mask = epochs == epoch
-      index[mask] = _epoch_permutation(n, seed, int(epoch))[offsets[mask]]
+      index[mask] = self._permutation(seed, int(epoch))[offsets[mask]]
     return {"images": self._split.images[index], "labels": self._split.labels[index], "index": index}
+
+  def _permutation(self, seed: int, epoch: int) -> np.ndarray:
+    key = (seed, epoch)
+    order = self._permutations.get(key)
+    if order is None:
+      if len(self._permutations) >= 4:  # steps move forward: old epochs are not needed again
+        self._permutations.pop(next(iter(self._permutations)))
+      order = self._permutations[key] = _epoch_permutation(len(self._split), seed, epoch)
+    return order
 
   def ordered_batches(self, batch_size: int) -> Iterator[dict[str, np.ndarray]]:
     """Every example once, in order, in fixed-size batches; `mask` marks real rows of the last batch."""

@@ -270,7 +270,9 @@ class Runner:
         rng=key,
         jit=self.meter.jit,
         progress=TqdmProgress(position=1, enabled=self.progress),
-        checkpoint=checkpoints.RunnerCheckpointHook(folder, self.config["checkpoint_every_steps"], self.meter),
+        checkpoint=checkpoints.RunnerCheckpointHook(
+            folder, self.config["checkpoint_every_steps"], self.meter, online=online
+        ),
         online_prequential=online,
     )
 
@@ -410,6 +412,7 @@ class OnlineRecorder:
 
   def record(self, batch: dict, logits, trial: Any = 0) -> None:
     index = np.asarray(batch["index"])
+    trial = str(trial)  # checkpoints keep keys as strings
     seen = self._seen.setdefault(trial, np.zeros(self._n, bool))
     fresh = ~seen[index]
     # An index repeated within one batch counts once.
@@ -423,6 +426,18 @@ class OnlineRecorder:
     nll = classification.per_example_nll(logits, self._labels[index[keep]], multi_label=self._multi)
     seen[index[keep]] = True
     self._nats[trial] = self._nats.get(trial, 0.0) + float(np.sum(nll))
+
+  def state_dict(self) -> dict:
+    trials = sorted(self._seen, key=str)
+    return {
+        "trials": [str(t) for t in trials],
+        "seen": [self._seen[t] for t in trials],
+        "nats": [self._nats.get(t, 0.0) for t in trials],
+    }
+
+  def load_state_dict(self, saved: dict) -> None:
+    self._seen = {t: np.asarray(s, bool) for t, s in zip(saved["trials"], saved["seen"])}
+    self._nats = {t: float(v) for t, v in zip(saved["trials"], saved["nats"])}
 
   def code_length_nats(self) -> float | None:
     complete = [t for t, seen in self._seen.items() if seen.all()]

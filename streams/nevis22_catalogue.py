@@ -64,7 +64,8 @@ _WIKIART_STYLES = (
     "Rococo", "Romanticism", "Symbolism", "Synthetic_Cubism", "Ukiyo_e",
 )
 # BIWI: label = bin + 5 * angle index, angles (roll, pitch, yaw), each quantised into 5 equal-count bins.
-_BIWI_BINS = tuple(f"{angle}_bin{b}" for angle in ("roll", "pitch", "yaw") for b in range(5))
+# Label blocks in the order of dm_nevis's angle function: yaw, pitch, roll.
+_BIWI_BINS = tuple(f"{angle}_bin{b}" for angle in ("yaw", "pitch", "roll") for b in range(5))
 
 _TEXTURE_CROP = "random 64x64 crop taken once at extraction (NEVIS's texture rule)"
 
@@ -467,12 +468,14 @@ _ENTRIES = (
     ),
     DatasetEntry(
         "tid2008", "TID2008", "handler:tid2008", 5, None, SINGLE, "A",
-        "Image quality: mean opinion scores of distorted images bucketed into 5 classes of about equal size.",
+        "Image quality: the MSSIM values the archive ships for each distorted image (not the mean opinion "
+        "scores), sorted and bucketed into 5 runs of equal length (NEVIS's rule).",
         "the archive is a .rar: install `unrar` (or `unar`/`7z`) so that it can be extracted",
     ),
     DatasetEntry(
         "tid2013", "TID2013", "handler:tid2013", 5, None, SINGLE, "A",
-        "Image quality: mean opinion scores of distorted images bucketed into 5 classes of about equal size.",
+        "Image quality: the MSSIM values the archive ships for each distorted image (not the mean opinion "
+        "scores), sorted and bucketed into 5 runs of equal length (NEVIS's rule).",
         "the archive is a .rar: install `unrar` (or `unar`/`7z`) so that it can be extracted",
     ),
     DatasetEntry(
@@ -603,7 +606,7 @@ _ENTRIES = (
     DatasetEntry(
         "biwi", "BIWI", "handler:biwi", 15, _BIWI_BINS, MULTI,
         "C:by person: test 1,4,8,10; dev_test 3,9; dev 2,7; train the other 16",
-        "BIWI Kinect head pose: roll, pitch and yaw each quantised into 5 equal-count bins, one active bin "
+        "BIWI Kinect head pose: yaw, pitch and roll each quantised into 5 equal-count bins, one active bin "
         "per angle (3 of 15 labels); NEVIS patches an off-by-one in these bins when loading.",
         _kaggle("kmader/biwi-kinect-head-pose-database"),
     ),

@@ -23,8 +23,9 @@ def test_unknown_handler_names_the_known_ones():
     handlers.get_handler("nope")
 
 
-def test_handler_and_tfds_routing():
+def test_handler_and_tfds_routing(monkeypatch):
   assert NevisDataSource("coil20").handler_name() == "coil20"
   assert NevisDataSource("coil100").handler_name() == "coil100"
   assert NevisDataSource("mnist").handler_name() is None
+  monkeypatch.delitem(handlers.HANDLER_MODULES, "aberdeen")  # as if its handler were not written yet
   assert NevisDataSource("aberdeen").handler_name() is None

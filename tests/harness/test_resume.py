@@ -23,10 +23,10 @@ CRASH_POINTS = [
 ]
 
 
-def nevis(workdir, *extra, crash_at=None):
+def nevis(workdir, *extra, crash_at=None, args=ARGS):
   env = subprocess_env({"NEVIS_TEST_CRASH_AT": crash_at} if crash_at else {"NEVIS_TEST_CRASH_AT": ""})
   return subprocess.run(
-      [sys.executable, "-m", "nevis.cli", *ARGS, "--workdir", str(workdir), *extra],
+      [sys.executable, "-m", "nevis.cli", *args, "--workdir", str(workdir), *extra],
       env=env, capture_output=True, text=True, timeout=300,
   )
 
@@ -62,3 +62,22 @@ def test_killed_run_resumes_to_identical_results(reference, tmp_path, crash_at):
       a, b = np.load(reference / row["predictions_path"]), np.load(workdir / row["predictions_path"])
       np.testing.assert_array_equal(a["logits"], b["logits"])
   assert not list((workdir / "checkpoints").glob("task_*")), "within-task checkpoints are cleaned up"
+
+
+ONLINE_ARGS = ARGS[: ARGS.index("--set")] + [
+    "--set", "prequential=online", "--set", "checkpoint_every_steps=10",
+    "--set", "learner_options={num_steps: 30, learning_rate: 5.0}", "--no-progress", "--no-plot",
+]
+
+
+def test_online_prequential_scores_survive_a_crash_inside_training(tmp_path):
+  reference = tmp_path / "reference"
+  assert nevis(reference, args=ONLINE_ARGS).returncode == 0
+  workdir = tmp_path / "w"
+  killed = nevis(workdir, crash_at="train:colours_1:10", args=ONLINE_ARGS)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  resumed = nevis(workdir, "--resume", args=ONLINE_ARGS)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  got = table(workdir)
+  assert got == table(reference)
+  assert all(r["preq_nats"] > 0 for r in got if r["event"] == "train")

@@ -1,0 +1,87 @@
+"""A small CIFAR-style ResNet backbone in Flax NNX, as NEVIS's `CifarResNet` with config-set width and depth.
+
+3x3 stride-1 stem (no max-pool), stages of BasicBlocks with `width * 2**i` channels, stride 2 at the start
+of every stage but the first, a 1x1 projection where the shape changes, BatchNorm (momentum 0.9, eps 1e-5
+as NEVIS) and a global average pool. `ResNet(...)(images, train=...)` returns features (B, feature_dim).
+
+Blocks are attributes named `stage{i}_block{j}` rather than list items so that `nnx.to_pure_dict` gives
+string keys only: learner state then survives any checkpoint format unchanged.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+_BN_MOMENTUM = 0.9
+_BN_EPSILON = 1e-5
+
+
+def _batch_norm(num_features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
+  return nnx.BatchNorm(num_features, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, rngs=rngs)
+
+
+class BasicBlock(nnx.Module):
+  """Two 3x3 convolutions with a residual connection (He et al. 2016)."""
+
+  def __init__(self, in_channels: int, out_channels: int, stride: int, *, rngs: nnx.Rngs):
+    self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=stride, use_bias=False, rngs=rngs)
+    self.bn1 = _batch_norm(out_channels, rngs)
+    self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), use_bias=False, rngs=rngs)
+    self.bn2 = _batch_norm(out_channels, rngs)
+    if stride != 1 or in_channels != out_channels:
+      self.projection = nnx.Conv(in_channels, out_channels, (1, 1), strides=stride, use_bias=False, rngs=rngs)
+      self.projection_bn = _batch_norm(out_channels, rngs)
+    else:
+      self.projection = None
+      self.projection_bn = None
+
+  def __call__(self, x: jax.Array, *, train: bool) -> jax.Array:
+    frozen = not train
+    y = jax.nn.relu(self.bn1(self.conv1(x), use_running_average=frozen))
+    y = self.bn2(self.conv2(y), use_running_average=frozen)
+    shortcut = x
+    if self.projection is not None:
+      shortcut = self.projection_bn(self.projection(x), use_running_average=frozen)
+    return jax.nn.relu(y + shortcut)
+
+
+class ResNet(nnx.Module):
+  """Backbone: images (B, H, W, C) in [-1, 1] -> pooled features (B, width * 2**(num_stages - 1))."""
+
+  def __init__(
+      self,
+      *,
+      width: int,
+      blocks_per_stage: Sequence[int],
+      input_channels: int = 3,
+      rngs: nnx.Rngs,
+  ):
+    if width < 1 or not blocks_per_stage or any(b < 1 for b in blocks_per_stage):
+      raise ValueError(f"need width >= 1 and blocks_per_stage all >= 1; got {width}, {blocks_per_stage}")
+    self.stem = nnx.Conv(input_channels, width, (3, 3), use_bias=False, rngs=rngs)
+    self.stem_bn = _batch_norm(width, rngs)
+    names = []
+    in_channels = width
+    for stage, num_blocks in enumerate(blocks_per_stage):
+      out_channels = width * 2**stage
+      for block in range(num_blocks):
+        stride = 2 if stage > 0 and block == 0 else 1
+        name = f"stage{stage}_block{block}"
+        setattr(self, name, BasicBlock(in_channels, out_channels, stride, rngs=rngs))
+        names.append(name)
+        in_channels = out_channels
+    self.block_names = tuple(names)
+    self.feature_dim = in_channels
+
+  def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
+    x = jax.nn.relu(self.stem_bn(self.stem(images), use_running_average=not train))
+    for name in self.block_names:
+      x = getattr(self, name)(x, train=train)
+    return jnp.mean(x, axis=(1, 2))
+
+
+def feature_dim(width: int, blocks_per_stage: Sequence[int]) -> int:
+  return width * 2 ** (len(blocks_per_stage) - 1)
