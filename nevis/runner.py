@@ -106,13 +106,32 @@ class Runner:
     return self.workdir
 
   def _preflight_data(self, stream: Stream, tasks: list[Task]) -> set[int]:
-    """Stops before training if data is missing or corrupt, naming it and the command that fetches it."""
-    unavailable = {}
+    """Stops before training if data is missing or corrupt, naming it and the command that fixes it.
+
+    Prepared datasets are verified against their checksums here (once per dataset), so a corrupt file
+    stops the run before anything trains.
+    """
+    unavailable, verified = {}, {}
     for position, task in enumerate(tasks):
-      if task.data is not None:
+      if task.data is None:
+        continue
+      dataset = task.info.dataset
+      if dataset not in verified:
         status = task.data.status()
-        if status != "prepared":
-          unavailable[position] = (task, status)
+        if status == "prepared":
+          try:
+            task.data.verify()
+          except DataError:
+            status = "corrupt"
+        verified[dataset] = status
+      if verified[dataset] != "prepared":
+        unavailable[position] = (task, verified[dataset])
+    corrupt = sorted({t.info.dataset for t, s in unavailable.values() if s == "corrupt"})
+    if corrupt:
+      raise DataError(
+          f"stored data failed its checksums: {', '.join(corrupt)}; "
+          f"run `nevis data prepare {' '.join(corrupt)} --force` to prepare it again"
+      )
     if unavailable and not self.config["allow_missing"]:
       datasets = sorted({f"{t.info.dataset} ({status})" for t, status in unavailable.values()})
       raise DataError(

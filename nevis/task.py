@@ -78,6 +78,9 @@ class DataSource(Protocol):
   def size_bytes(self) -> int:
     ...
 
+  def verify(self) -> None:  # checks stored arrays against their checksums; DataError if corrupt
+    ...
+
   def instructions(self) -> str:  # one line: how to get this dataset
     ...
 
