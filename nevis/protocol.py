@@ -73,13 +73,21 @@ class DataView:
 
   def batch_at(self, step: int, batch_size: int, *, seed: int) -> dict[str, np.ndarray]:
     n = len(self._split)
-    start = step * batch_size
-    positions = np.arange(start, start + batch_size)
-    epochs, offsets = np.divmod(positions, n)
-    index = np.empty(batch_size, dtype=np.int64)
-    for epoch in np.unique(epochs):  # at most two epochs per batch unless n < batch_size
-      mask = epochs == epoch
-      index[mask] = self._permutation(seed, int(epoch))[offsets[mask]]
+    epoch, offset = divmod(step * batch_size, n)
+    if offset + batch_size <= n:  # the usual case: one slice of one epoch's order
+      index = self._permutation(seed, epoch)[offset : offset + batch_size]
+    elif batch_size <= n:  # the batch straddles two epochs
+      index = np.concatenate([
+          self._permutation(seed, epoch)[offset:],
+          self._permutation(seed, epoch + 1)[: offset + batch_size - n],
+      ])
+    else:  # a split smaller than the batch: several epochs per batch
+      positions = np.arange(step * batch_size, (step + 1) * batch_size)
+      epochs, offsets = np.divmod(positions, n)
+      index = np.empty(batch_size, dtype=np.int64)
+      for e in np.unique(epochs):
+        mask = epochs == e
+        index[mask] = self._permutation(seed, int(e))[offsets[mask]]
     return {"images": self._split.images[index], "labels": self._split.labels[index], "index": index}
 
   def _permutation(self, seed: int, epoch: int) -> np.ndarray:

@@ -83,7 +83,8 @@ class Runner:
     config = self.config
     # Everything that can be wrong with the input is checked before the workdir is touched.
     stream = build_stream(config)
-    learner = build_learner(config)
+    with self._timed():  # constructing the learner runs the learner's code
+      learner = build_learner(config)
     tasks = list(stream.tasks)[: config["max_tasks"]] if config["max_tasks"] else list(stream.tasks)
     if not tasks:
       raise ConfigError(f"stream {config['stream']!r} has no tasks with these options")
