@@ -32,7 +32,7 @@ from nevis.progress import TqdmProgress
 from nevis.protocol import DataView, InitContext, Learner, PredictionTask, TrainingTask, padded_batches
 from nevis.results import ResultsStore
 from nevis.stream import Stream
-from nevis.task import SplitData, Task
+from nevis.task import Task
 from nevis.workdir import WorkdirLock, atomic_write_bytes
 
 

@@ -3,7 +3,6 @@
 trains to the end; a flipped byte stops the next run before training."""
 import contextlib
 
-import numpy as np
 
 import nevis
 from archive_fixtures import make_coil_zip, without_checksums

@@ -44,7 +44,6 @@ def test_biwi_angles_to_rotation_matrices():
 
 
 def test_biwi_quantised_pose_split_by_subject(tmp_path, monkeypatch):
-  from nevis.streams.handlers import biwi
 
   manual = tmp_path / "manual"
   manual.mkdir()

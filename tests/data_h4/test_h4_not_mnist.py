@@ -1,4 +1,3 @@
-import dataclasses
 import io
 import zipfile
 
@@ -20,7 +19,6 @@ def _png(value):
 
 
 def test_not_mnist_dedups_and_skips_unreadable(tmp_path, monkeypatch):
-  from nevis.streams.handlers import not_mnist
 
   manual = tmp_path / "manual"
   manual.mkdir()

@@ -1,13 +1,10 @@
 """The command line: listings, reports, and one clear line with exit code 2 for every bad input."""
-import os
 import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pytest
 
-from conftest import subprocess_env
 
 RUN = ["run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress"]
 
