@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -22,10 +21,3 @@ def run_cli(tmp_path, monkeypatch, capsys):
     return code, out.out, out.err
 
   return run
-
-
-def subprocess_env(extra=None):
-  env = dict(os.environ)
-  env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-  env.update(extra or {})
-  return env

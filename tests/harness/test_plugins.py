@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import nevis
-from conftest import subprocess_env
+from harness_env import subprocess_env
 
 HERE = Path(__file__).parent
 

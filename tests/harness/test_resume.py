@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import subprocess_env
+from harness_env import subprocess_env
 
 ARGS = [
     "--import", "linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear",
