@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import numpy as np
 
 from nevis.streams import splits
 from nevis.streams.download import Artefact
 from nevis.streams.handlers.base import Example, Extracted, Handler, decode_image
+from nevis.streams.handlers._counting import count_buckets, label_of
 
 ARCHIVE = "shanghaitech.zip"
 NUM_BUCKETS = 10
@@ -40,36 +41,6 @@ def head_count(data: bytes) -> int:
   return int(scipy.io.loadmat(io.BytesIO(data))["image_info"][0][0][0][0][0].shape[0])
 
 
-def bucket_edges(counts: Sequence[int], num_buckets: int = NUM_BUCKETS) -> list[int]:
-  """NEVIS's upper count of each bucket but the last: the last count whose cumulative share is < k/10."""
-  histogram = np.zeros(MAX_COUNT)
-  for count in counts:
-    histogram[min(count, MAX_COUNT - 1)] += 1
-  cumulative = np.cumsum(histogram)
-  per_bucket = histogram.sum() / num_buckets
-  edges = []
-  for k in range(1, num_buckets):
-    below = np.flatnonzero(cumulative < per_bucket * k)
-    if not len(below):
-      raise ValueError("too few distinct counts to make the buckets")
-    edges.append(int(below[-1]))
-  return edges + [MAX_COUNT]
-
-
-def count_labels(edges: Sequence[int]) -> tuple[list[int], list[str]]:
-  """Label of every count in [0, MAX_COUNT) and the bucket names, walking the edges as NEVIS does."""
-  label_of_count, names = [], []
-  label, first = 0, 0
-  for count in range(MAX_COUNT):
-    if count > edges[label]:
-      names.append(f"{first}-{count}")
-      label += 1
-      first = count + 1
-    label_of_count.append(label)
-  names.append(f"{first}-{MAX_COUNT}")
-  return label_of_count, names
-
-
 def _read_counts(path: Path) -> dict[str, int]:
   counts = {}
   with zipfile.ZipFile(path) as archive:
@@ -83,16 +54,13 @@ def _read_counts(path: Path) -> dict[str, int]:
 
 def extract(paths: Mapping[str, Path]) -> Extracted:
   counts = _read_counts(paths[ARCHIVE])
-  edges = bucket_edges(list(counts.values()))
-  label_of_count, names = count_labels(edges)
-  if len(names) != NUM_BUCKETS:
-    raise ValueError(f"counts made {len(names)} buckets, not {NUM_BUCKETS}")
+  label_of_count, names = count_buckets(list(counts.values()), NUM_BUCKETS, MAX_COUNT)
   files = {"train": [n for n in counts if "train" in n], "test": [n for n in counts if "train" not in n]}
 
   def examples(split):
     with zipfile.ZipFile(paths[ARCHIVE]) as archive:
       for name in files[split]:
-        yield Example(decode_image(archive.read(name)), label_of_count[counts[name]])
+        yield Example(decode_image(archive.read(name)), label_of(counts[name], label_of_count))
 
   return Extracted(names, {split: examples(split) for split in files}, plan_splits=plan_splits)
 
