@@ -1,0 +1,347 @@
+"""Forgetting Attention (FoX, Lin et al. 2025) with Adaptive Computation Pruning (ACP).
+
+    o_i = sum_{j<=i} softmax_j(q_i.k_j / sqrt(d) + c_i - c_j) v_j,    c = cumsum(log f) in float32
+
+Implementations (all exact; `auto` = plain up to T = 1024, blockwise above; it never picks pallas):
+  * `plain`: materialises the (T, T) logits; cheapest for short sequences (image patches).
+  * `blockwise`: flash-style online softmax over (query block, key block) tiles, one `lax.scan` over the
+    causal tiles (static trip count, so the harness can meter it), with a custom VJP whose backward
+    recomputes each tile from the saved log-sum-exp. Memory is O(T) per head: T x T is never built.
+  * `pallas`: the forward as a Pallas kernel (`fox_pallas`), backward as blockwise. For GPUs; in
+    interpret mode elsewhere. Its loop has a data-dependent start (ACP), which the FLOP meter cannot see.
+
+Because c_i is constant along a softmax row, the output depends on c only through -c_j, so
+dL/dc = -colsum(dS) and dL/dlog f is its reverse cumsum (autodiff of the cumsum gives that).
+
+ACP: with `acp_epsilon`, a tile (query rows [m0, m1], key cols [n0, n1], n1 < m0) is pruned when its largest
+decay c[m0] - c[n1] is below delta = -2U - log T + log eps per (batch, head), U >= max |q.k| / sqrt(d).
+The pruned attention mass of every row is then below eps and the output moves by at most 2 eps max|v|.
+Blockwise skips a tile's compute (`lax.cond`) only when every (batch, head) prunes it and masks it per
+(batch, head) otherwise; the FLOP meter charges a cond its expensive branch, so `AcpStats.flops_saved`
+is what a harness may credit.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# Finite, so that masked logits never produce inf - inf = NaN in values or gradients.
+MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)
+# Above this length `auto` switches from the materialised form to the blockwise one.
+PLAIN_MAX_LENGTH = 1024
+IMPLEMENTATIONS = ("auto", "plain", "blockwise", "pallas")
+
+
+class AcpStats(NamedTuple):
+  """What ACP pruned, as int32/float32 scalars (traceable, so they can leave a jit).
+
+  A tile is one (batch, head, query block, key block) pair of the causal lower triangle.
+  `flops_saved` counts the two pruned matmuls of the forward (4 * block^2 * head_dim per tile); the
+  backward of a pruned tile is skipped too (another ~2.5x that, not included).
+  """
+  skipped_blocks: jax.Array
+  total_blocks: jax.Array
+  flops_saved: jax.Array
+
+
+def log_forget_gate(logits: jax.Array) -> jax.Array:
+  """log sigmoid(logits) in float32 (cast first: the cumulative sum must not be rounded in bf16)."""
+  return jax.nn.log_sigmoid(logits.astype(jnp.float32))
+
+
+def forgetting_attention(q: jax.Array, k: jax.Array, v: jax.Array, log_fgate: jax.Array, *,
+                         acp_epsilon: float | None = None, qk_bound: jax.Array | float | None = None,
+                         implementation: str = "auto", block_size: int = 128) -> jax.Array:
+  """Causal forgetting attention. q, k, v: (B, T, H, D); log_fgate: (B, T, H) float32 -> (B, T, H, D).
+
+  `qk_bound`: optional U (scalar, (H,) or (B, H)); by default U = max_t|q_t| max_t|k_t| / sqrt(D) per
+  (batch, head). `block_size` is the ACP tile (both implementations prune the same tiles) and the
+  blockwise tile.
+  """
+  out, _ = forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=acp_epsilon, qk_bound=qk_bound,
+                                           implementation=implementation, block_size=block_size)
+  return out
+
+
+@functools.partial(jax.jit, static_argnames=("acp_epsilon", "implementation", "block_size"))
+def forgetting_attention_with_stats(q: jax.Array, k: jax.Array, v: jax.Array, log_fgate: jax.Array, *,
+                                    acp_epsilon: float | None = None,
+                                    qk_bound: jax.Array | float | None = None, implementation: str = "auto",
+                                    block_size: int = 128) -> tuple[jax.Array, AcpStats]:
+  """As `forgetting_attention`, also returning `AcpStats` (all zeros when ACP is off)."""
+  _check_shapes(q, k, v, log_fgate)
+  if implementation not in IMPLEMENTATIONS:
+    raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {implementation!r}")
+  batch, length, heads, head_dim = q.shape
+  block = _tile_size(length, block_size)
+  if implementation == "auto":
+    implementation = "plain" if length <= PLAIN_MAX_LENGTH else "blockwise"
+  c = jnp.cumsum(log_fgate.astype(jnp.float32), axis=1)
+
+  keep = None
+  if acp_epsilon is not None:
+    delta = acp_threshold(q, k, acp_epsilon, qk_bound)
+    keep = _keep_tiles(c, delta, block)  # (B, H, nb, nb)
+  stats = _stats(keep, batch, heads, length, block, head_dim)
+
+  if implementation == "plain":
+    out = _plain(q, k, v, c, keep, block)
+  elif implementation == "blockwise":
+    out = _blockwise(q, k, v, c, keep, block)
+  else:
+    from nevis.learners.nn import fox_pallas  # Optional dependency on Pallas; imported only when asked for.
+    out = fox_pallas.forgetting_attention_pallas(q, k, v, c, keep, block_size=block)
+  return out, stats
+
+
+def acp_threshold(q: jax.Array, k: jax.Array, epsilon: float,
+                  qk_bound: jax.Array | float | None = None) -> jax.Array:
+  """delta = -2U - log T + log eps per (batch, head), as (B, H) float32 without gradient."""
+  if not epsilon > 0:
+    raise ValueError(f"acp_epsilon must be > 0, got {epsilon}")
+  batch, length, heads, head_dim = q.shape
+  if qk_bound is None:
+    q_norm = jnp.sqrt(jnp.max(jnp.sum(jnp.square(q.astype(jnp.float32)), -1), axis=1))  # (B, H)
+    k_norm = jnp.sqrt(jnp.max(jnp.sum(jnp.square(k.astype(jnp.float32)), -1), axis=1))
+    bound = q_norm * k_norm / math.sqrt(head_dim)
+  else:
+    bound = jnp.broadcast_to(jnp.asarray(qk_bound, jnp.float32), (batch, heads))
+  delta = -2.0 * bound - math.log(length) + math.log(epsilon)
+  return jax.lax.stop_gradient(delta)
+
+
+def _check_shapes(q, k, v, log_fgate) -> None:
+  if q.ndim != 4 or q.shape != k.shape or q.shape != v.shape:
+    raise ValueError(f"q, k, v must share a (batch, time, heads, head_dim) shape, got {q.shape}, {k.shape}, "
+                     f"{v.shape}")
+  if log_fgate.shape != q.shape[:3]:
+    raise ValueError(f"log_fgate must have shape {q.shape[:3]}, got {log_fgate.shape}")
+
+
+def _tile_size(length: int, block_size: int) -> int:
+  if block_size < 1:
+    raise ValueError(f"block_size must be >= 1, got {block_size}")
+  return min(block_size, length)
+
+
+def _num_blocks(length: int, block: int) -> int:
+  return -(-length // block)
+
+
+def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
+  """(B, H, nb, nb) bool: tile (qb, kb) is visited. Diagonal tiles always are (their largest decay is 0)."""
+  batch, length, heads = c.shape
+  nb = _num_blocks(length, block)
+  starts = np.arange(nb) * block
+  ends = np.minimum(starts + block, length) - 1
+  c_bh = jnp.transpose(c, (0, 2, 1))  # (B, H, T)
+  largest_decay = c_bh[:, :, starts, None] - c_bh[:, :, None, ends]  # (B, H, qb, kb); c non-increasing
+  lower = np.tril(np.ones((nb, nb), bool), -1)
+  diagonal = np.eye(nb, dtype=bool)
+  return diagonal | (lower & (largest_decay >= delta[:, :, None, None]))
+
+
+def _stats(keep: jax.Array | None, batch: int, heads: int, length: int, block: int,
+           head_dim: int) -> AcpStats:
+  nb = _num_blocks(length, block)
+  total = batch * heads * nb * (nb + 1) // 2
+  if keep is None:
+    skipped = jnp.zeros((), jnp.int32)
+  else:
+    skipped = total - jnp.sum(keep & np.tril(np.ones((nb, nb), bool)), dtype=jnp.int32)
+  flops = skipped.astype(jnp.float32) * (4.0 * block * block * head_dim)
+  return AcpStats(skipped, jnp.asarray(total, jnp.int32), flops)
+
+
+def attend_to_prefix(q: jax.Array, k: jax.Array, v: jax.Array, c_q: jax.Array, c_k: jax.Array) -> jax.Array:
+  """Forgetting attention of the last Tq of Tk positions (a cached prefix precedes them), materialised.
+
+  q: (B, Tq, H, D); k, v: (B, Tk, H, D) for all Tk positions; c_q (B, Tq, H), c_k (B, Tk, H): the running
+  sums of log f at those positions. Query i sits at position Tk - Tq + i and sees keys j <= that.
+  """
+  q_len, k_len, head_dim = q.shape[1], k.shape[1], q.shape[3]
+  logits = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) / math.sqrt(head_dim)
+  c_q, c_k = jnp.transpose(c_q, (0, 2, 1)), jnp.transpose(c_k, (0, 2, 1))
+  logits = logits + (c_q[..., :, None] - c_k[..., None, :])
+  allowed = np.arange(k_len)[None, :] <= np.arange(q_len)[:, None] + (k_len - q_len)
+  weights = jax.nn.softmax(jnp.where(allowed, logits, MASK_VALUE), axis=-1)
+  return jnp.einsum("bhqk,bkhd->bqhd", weights, v.astype(jnp.float32)).astype(q.dtype)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Plain: (T, T) logits.
+
+
+def _plain(q, k, v, c, keep, block):
+  length, head_dim = q.shape[1], q.shape[3]
+  scale = 1.0 / math.sqrt(head_dim)
+  logits = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) * scale
+  c_bh = jnp.transpose(c, (0, 2, 1))
+  logits = logits + (c_bh[:, :, :, None] - c_bh[:, :, None, :])
+  allowed = jnp.asarray(np.tril(np.ones((length, length), bool)))
+  if keep is not None:
+    tile = np.arange(length) // block
+    allowed = allowed & keep[:, :, tile[:, None], tile[None, :]]
+  logits = jnp.where(allowed, logits, MASK_VALUE)
+  weights = jax.nn.softmax(logits, axis=-1)
+  out = jnp.einsum("bhqk,bkhd->bqhd", weights, v.astype(jnp.float32))
+  return out.astype(q.dtype)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Blockwise: flash-style tiles with a custom VJP.
+
+
+def _causal_tile_pairs(nb: int) -> tuple[np.ndarray, np.ndarray]:
+  query_blocks, key_blocks = np.tril_indices(nb)
+  return query_blocks.astype(np.int32), key_blocks.astype(np.int32)
+
+
+def _to_tiles(x: jax.Array, block: int, pad_mode: str = "constant") -> jax.Array:
+  """(B, T, H, ...) -> (nb, B, H, block, ...), padding T at the end (causality hides the padding).
+
+  c is padded with its last value ("edge"), so padded keys decay like the last real key.
+  """
+  batch, length, heads = x.shape[:3]
+  nb = _num_blocks(length, block)
+  pad = nb * block - length
+  x = jnp.pad(x, [(0, 0), (0, pad)] + [(0, 0)] * (x.ndim - 2), mode=pad_mode)
+  x = x.reshape((batch, nb, block, heads) + x.shape[3:])
+  axes = (1, 0, 3, 2) + tuple(range(4, x.ndim))
+  return jnp.transpose(x, axes)
+
+
+def _from_tiles(x: jax.Array, length: int) -> jax.Array:
+  """(nb, B, H, block, ...) -> (B, T, H, ...)."""
+  nb, batch, heads, block = x.shape[:4]
+  axes = (1, 0, 3, 2) + tuple(range(4, x.ndim))
+  x = jnp.transpose(x, axes).reshape((batch, nb * block, heads) + x.shape[4:])
+  return x[:, :length]
+
+
+def _tile_logits(q_tile, k_tile, cq_tile, ck_tile, on_diagonal, scale):
+  logits = jnp.einsum("bhqd,bhkd->bhqk", q_tile, k_tile, preferred_element_type=jnp.float32) * scale
+  logits = logits + (cq_tile[..., :, None] - ck_tile[..., None, :])
+  block = q_tile.shape[-2]
+  causal = jnp.asarray(np.tril(np.ones((block, block), bool)))
+  return jnp.where(causal | jnp.logical_not(on_diagonal), logits, MASK_VALUE)
+
+
+def _blockwise(q, k, v, c, keep, block):
+  keep_pairs = None
+  if keep is not None:
+    nb = keep.shape[-1]
+    qb, kb = _causal_tile_pairs(nb)
+    keep_pairs = jnp.transpose(keep[:, :, qb, kb], (2, 0, 1))  # (pairs, B, H)
+  return _flash(q, k, v, c, keep_pairs, block)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
+def _flash(q, k, v, c, keep_pairs, block):
+  out, _ = _flash_forward(q, k, v, c, keep_pairs, block)
+  return out
+
+
+def _flash_forward(q, k, v, c, keep_pairs, block):
+  batch, length, heads, head_dim = q.shape
+  scale = 1.0 / math.sqrt(head_dim)
+  nb = _num_blocks(length, block)
+  q_tiles, k_tiles, v_tiles = (_to_tiles(x, block) for x in (q, k, v))
+  c_tiles = _to_tiles(c, block, "edge")
+  query_blocks, key_blocks = _causal_tile_pairs(nb)
+
+  def tile_update(acc, row_max, row_sum, qi, ki):
+    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], qi == ki, scale)
+    new_max = jnp.maximum(row_max, jnp.max(logits, axis=-1))
+    weights = jnp.exp(logits - new_max[..., None])
+    rescale = jnp.exp(row_max - new_max)
+    new_sum = rescale * row_sum + jnp.sum(weights, axis=-1)
+    values = v_tiles[ki].astype(jnp.float32)
+    new_acc = rescale[..., None] * acc + jnp.einsum("bhqk,bhkd->bhqd", weights, values)
+    return new_acc, new_max, new_sum
+
+  def step(carry, pair):
+    acc, row_max, row_sum = carry
+    qi, ki, keep_bh = pair
+    old = (acc[qi], row_max[qi], row_sum[qi])
+    if keep_bh is None:
+      new = tile_update(*old, qi, ki)
+    else:
+      # Skip the tile's compute when every (batch, head) prunes it; otherwise mask per (batch, head).
+      new = jax.lax.cond(jnp.any(keep_bh), lambda: tile_update(*old, qi, ki), lambda: old)
+      new = tuple(jnp.where(keep_bh.reshape(keep_bh.shape + (1,) * (n.ndim - 2)), n, o)
+                  for n, o in zip(new, old))
+    acc, row_max, row_sum = (x.at[qi].set(n) for x, n in zip((acc, row_max, row_sum), new))
+    return (acc, row_max, row_sum), None
+
+  acc = jnp.zeros((nb, batch, heads, block, head_dim), jnp.float32)
+  row_max = jnp.full((nb, batch, heads, block), MASK_VALUE, jnp.float32)
+  row_sum = jnp.zeros((nb, batch, heads, block), jnp.float32)
+  pairs = (jnp.asarray(query_blocks), jnp.asarray(key_blocks), keep_pairs)
+  (acc, row_max, row_sum), _ = jax.lax.scan(step, (acc, row_max, row_sum), pairs)
+  out_tiles = acc / row_sum[..., None]
+  log_sum_exp = row_max + jnp.log(row_sum)
+  out = _from_tiles(out_tiles, length).astype(q.dtype)
+  return out, log_sum_exp
+
+
+def _flash_fwd(q, k, v, c, keep_pairs, block):
+  out, log_sum_exp = _flash_forward(q, k, v, c, keep_pairs, block)
+  return out, (q, k, v, c, keep_pairs, out, log_sum_exp)
+
+
+def _flash_bwd(block, residuals, d_out):
+  q, k, v, c, keep_pairs, out, log_sum_exp = residuals
+  batch, length, heads, head_dim = q.shape
+  scale = 1.0 / math.sqrt(head_dim)
+  nb = _num_blocks(length, block)
+  q_tiles, k_tiles, v_tiles = (_to_tiles(x, block) for x in (q, k, v))
+  c_tiles = _to_tiles(c, block, "edge")
+  d_out_tiles = _to_tiles(d_out.astype(jnp.float32), block)
+  # D_i = do_i . o_i, the row term of the softmax backward.
+  row_dot = _to_tiles(jnp.sum(d_out.astype(jnp.float32) * out.astype(jnp.float32), -1), block)
+  query_blocks, key_blocks = _causal_tile_pairs(nb)
+
+  def tile_grads(qi, ki):
+    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], qi == ki, scale)
+    weights = jnp.exp(logits - log_sum_exp[qi][..., None])
+    d_out_tile = d_out_tiles[qi]
+    d_v = jnp.einsum("bhqk,bhqd->bhkd", weights, d_out_tile)
+    d_weights = jnp.einsum("bhqd,bhkd->bhqk", d_out_tile, v_tiles[ki].astype(jnp.float32))
+    d_logits = weights * (d_weights - row_dot[qi][..., None])
+    d_q = jnp.einsum("bhqk,bhkd->bhqd", d_logits, k_tiles[ki].astype(jnp.float32)) * scale
+    d_k = jnp.einsum("bhqk,bhqd->bhkd", d_logits, q_tiles[qi].astype(jnp.float32)) * scale
+    # Only -c_j matters (c_i cancels in the row softmax), so the row sum of d_logits is dropped.
+    d_c = -jnp.sum(d_logits, axis=-2)
+    return d_q, d_k, d_v, d_c
+
+  def zero_grads():
+    tile = (batch, heads, block)
+    z = jnp.zeros(tile + (head_dim,), jnp.float32)
+    return z, z, z, jnp.zeros(tile, jnp.float32)
+
+  def step(carry, pair):
+    d_q, d_k, d_v, d_c = carry
+    qi, ki, keep_bh = pair
+    if keep_bh is None:
+      grads = tile_grads(qi, ki)
+    else:
+      grads = jax.lax.cond(jnp.any(keep_bh), lambda: tile_grads(qi, ki), zero_grads)
+      grads = tuple(g * keep_bh.reshape(keep_bh.shape + (1,) * (g.ndim - 2)) for g in grads)
+    g_q, g_k, g_v, g_c = grads
+    return (d_q.at[qi].add(g_q), d_k.at[ki].add(g_k), d_v.at[ki].add(g_v), d_c.at[ki].add(g_c)), None
+
+  zeros = jnp.zeros((nb, batch, heads, block, head_dim), jnp.float32)
+  init = (zeros, zeros, zeros, jnp.zeros((nb, batch, heads, block), jnp.float32))
+  pairs = (jnp.asarray(query_blocks), jnp.asarray(key_blocks), keep_pairs)
+  (d_q, d_k, d_v, d_c), _ = jax.lax.scan(step, init, pairs)
+  d_q, d_k, d_v, d_c = (_from_tiles(x, length) for x in (d_q, d_k, d_v, d_c))
+  return d_q.astype(q.dtype), d_k.astype(k.dtype), d_v.astype(v.dtype), d_c, None
+
+
+_flash.defvjp(_flash_fwd, _flash_bwd)

@@ -1,0 +1,185 @@
+"""Forgetting attention against float64 NumPy oracles: forward, gradients, ACP."""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import nn_oracles
+from nevis.learners.nn import fox
+
+IMPLEMENTATIONS = ["plain", "blockwise"]
+
+
+def _inputs(seed, batch=2, length=21, heads=3, head_dim=8, gate_mean=2.0, scale=1.0):
+  rng = np.random.default_rng(seed)
+  q, k, v = (rng.normal(size=(batch, length, heads, head_dim)).astype(np.float32) * scale for _ in range(3))
+  log_fgate = np.asarray(fox.log_forget_gate(rng.normal(gate_mean, 1.0, size=(batch, length, heads))))
+  return q, k, v, log_fgate
+
+
+def test_oracle_matrix_form_equals_product_form():
+  q, k, v, log_fgate = _inputs(0, batch=1, length=7, heads=2, head_dim=4)
+  matrix, _ = nn_oracles.fox_forward(q, k, v, log_fgate)
+  np.testing.assert_allclose(matrix, nn_oracles.fox_product_form(q, k, v, log_fgate), rtol=0, atol=1e-12)
+
+
+def test_oracle_backward_matches_finite_differences():
+  q, k, v, log_fgate = _inputs(1, batch=1, length=5, heads=1, head_dim=3)
+  d_out = np.random.default_rng(2).normal(size=q.shape)
+  grads = nn_oracles.fox_backward(q, k, v, log_fgate, d_out)
+  inputs = [np.asarray(x, np.float64) for x in (q, k, v, log_fgate)]
+  loss = lambda xs: np.sum(nn_oracles.fox_forward(*xs)[0] * d_out)
+  for which in range(4):
+    for index in [(0, 0, 0, 0), (0, 4, 0, 2), (0, 2, 0, 1)]:
+      index = index[:inputs[which].ndim]
+      plus = [x.copy() for x in inputs]
+      minus = [x.copy() for x in inputs]
+      plus[which][index] += 1e-6
+      minus[which][index] -= 1e-6
+      numeric = (loss(plus) - loss(minus)) / 2e-6
+      assert abs(numeric - grads[which][index]) < 1e-7, (which, index)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_without_forgetting_equals_causal_softmax_attention(implementation):
+  q, k, v, _ = _inputs(3)
+  out = fox.forgetting_attention(q, k, v, np.zeros(q.shape[:3], np.float32), implementation=implementation,
+                                 block_size=8)
+  expected = jax.nn.dot_product_attention(q, k, v, is_causal=True)
+  np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("length,block", [(21, 8), (5, 16)])
+def test_forward_matches_float64_oracle(implementation, length, block):
+  q, k, v, log_fgate = _inputs(4, length=length)
+  out = fox.forgetting_attention(q, k, v, log_fgate, implementation=implementation, block_size=block)
+  expected, _ = nn_oracles.fox_forward(q, k, v, log_fgate)
+  assert out.dtype == jnp.float32 and out.shape == q.shape
+  np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_gradients_match_float64_oracle(implementation):
+  # Fast-forgetting gates (mean logit -1) give large |c|, exercising float32 cancellation in c_i - c_j.
+  q, k, v, log_fgate = _inputs(5, length=19, gate_mean=-1.0)
+  d_out = np.random.default_rng(6).normal(size=q.shape).astype(np.float32)
+  attention = lambda *xs: fox.forgetting_attention(*xs, implementation=implementation, block_size=4)
+  loss = lambda *xs: jnp.sum(attention(*xs) * d_out)
+  grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(q, k, v, log_fgate)
+  expected = nn_oracles.fox_backward(q, k, v, log_fgate, d_out)
+  for name, got, want in zip(["q", "k", "v", "log_fgate"], grads, expected):
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()), err_msg=name)
+  # f_1 never enters any decay F_ij, so its gradient is zero up to rounding.
+  assert np.abs(np.asarray(grads[3])[:, 0]).max() < 1e-5
+  assert np.abs(expected[3][:, 0]).max() < 1e-12
+
+
+def test_blockwise_bfloat16_inputs_close_to_oracle():
+  q, k, v, log_fgate = _inputs(7, length=24)
+  q16, k16, v16 = (jnp.asarray(x, jnp.bfloat16) for x in (q, k, v))
+  out = fox.forgetting_attention(q16, k16, v16, log_fgate, implementation="blockwise", block_size=8)
+  assert out.dtype == jnp.bfloat16
+  expected, _ = nn_oracles.fox_forward(*(np.asarray(x, np.float32) for x in (q16, k16, v16)), log_fgate)
+  np.testing.assert_allclose(np.asarray(out, np.float32), expected, rtol=0, atol=3e-2)
+
+
+def test_rejects_bad_shapes_and_implementation():
+  q, k, v, log_fgate = _inputs(8, length=4)
+  with pytest.raises(ValueError, match="log_fgate"):
+    fox.forgetting_attention(q, k, v, log_fgate[:, :3])
+  with pytest.raises(ValueError, match="implementation"):
+    fox.forgetting_attention(q, k, v, log_fgate, implementation="cuda")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ACP: strong decay on head 0 (log f = -3 per step), weak on head 1, so some tiles of head 0 are pruned.
+
+
+def _strong_decay_inputs(length=40):
+  q, k, v, _ = _inputs(9, length=length, heads=2, scale=0.5)
+  log_fgate = np.zeros(q.shape[:3], np.float32)
+  log_fgate[:, :, 0] = -3.0
+  log_fgate[:, :, 1] = -0.01
+  return q, k, v, log_fgate
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_acp_prunes_tiles_within_its_bound(implementation):
+  q, k, v, log_fgate = _strong_decay_inputs()
+  epsilon, block = 1e-3, 4
+  out, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon,
+                                                   implementation=implementation, block_size=block)
+  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  nb = 10
+  assert int(stats.total_blocks) == 2 * 2 * nb * (nb + 1) // 2
+  assert int(stats.skipped_blocks) == skipped > 0
+  assert float(stats.flops_saved) == skipped * 4 * block * block * q.shape[-1]
+  # Only the strongly decaying head loses tiles.
+  assert allowed[:, 1].all() and not allowed[:, 0][:, np.tril(np.ones((40, 40), bool))].all()
+
+  full, probs = nn_oracles.fox_forward(q, k, v, log_fgate)
+  pruned_mass = np.where(allowed, 0.0, probs).sum(-1)
+  assert pruned_mass.max() < epsilon
+  assert np.abs(np.asarray(out) - full).max() <= 2 * epsilon * np.abs(v).max()
+  # The pruned output is exactly attention restricted to the kept tiles.
+  restricted, _ = nn_oracles.fox_forward(q, k, v, log_fgate, allowed)
+  np.testing.assert_allclose(out, restricted, rtol=0, atol=2e-6)
+
+
+def test_acp_blockwise_gradients_match_pruned_oracle():
+  q, k, v, log_fgate = _strong_decay_inputs(length=24)
+  epsilon, block = 1e-3, 4
+  d_out = np.random.default_rng(10).normal(size=q.shape).astype(np.float32)
+  loss = lambda *xs: jnp.sum(fox.forgetting_attention(*xs, acp_epsilon=epsilon, implementation="blockwise",
+                                                      block_size=block) * d_out)
+  grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  assert skipped > 0
+  expected = nn_oracles.fox_backward(q, k, v, log_fgate, d_out, allowed)
+  for name, got, want in zip(["q", "k", "v", "log_fgate"], grads, expected):
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()), err_msg=name)
+
+
+def test_acp_kept_tiles_are_a_suffix_per_query_block_and_the_start_moves_right():
+  q, k, v, log_fgate = _strong_decay_inputs(length=64)
+  c = jnp.cumsum(log_fgate, axis=1)
+  delta = fox.acp_threshold(q, k, 1e-3)
+  keep = np.asarray(fox._keep_tiles(c, delta, 4))[0, 0]  # (nb, nb): batch 0, head 0
+  starts = []
+  for query_block, row in enumerate(keep):
+    kept = np.nonzero(row[:query_block + 1])[0]
+    assert kept[-1] == query_block and (np.diff(kept) == 1).all()  # pruned tiles are a prefix of the row
+    starts.append(kept[0])
+  assert (np.diff(starts) >= 0).all() and starts[-1] > 0
+
+
+def test_acp_with_given_bound_and_stats_under_jit():
+  q, k, v, log_fgate = _strong_decay_inputs()
+  run = jax.jit(lambda *xs: fox.forgetting_attention_with_stats(*xs, acp_epsilon=1e-3, qk_bound=10.0,
+                                                                implementation="blockwise", block_size=4))
+  _, loose = run(q, k, v, log_fgate)
+  _, tight = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=1e-3, block_size=4)
+  assert 0 < int(loose.skipped_blocks) < int(tight.skipped_blocks)  # a looser bound prunes less
+  _, off = fox.forgetting_attention_with_stats(q, k, v, log_fgate, block_size=4)
+  assert int(off.skipped_blocks) == 0
+
+
+def test_pallas_kernel_in_interpret_mode_matches_oracle_with_and_without_acp():
+  q, k, v, log_fgate = _inputs(11, length=21, gate_mean=0.0)
+  d_out = np.random.default_rng(12).normal(size=q.shape).astype(np.float32)
+  loss = lambda *xs: jnp.sum(fox.forgetting_attention(*xs, implementation="pallas", block_size=8) * d_out)
+  out = fox.forgetting_attention(q, k, v, log_fgate, implementation="pallas", block_size=8)
+  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate)[0], rtol=0, atol=2e-6)
+  grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  for got, want in zip(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out)):
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()))
+
+  q, k, v, log_fgate = _strong_decay_inputs()
+  out, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=1e-3,
+                                                   implementation="pallas", block_size=4)
+  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, 1e-3, 4)
+  assert int(stats.skipped_blocks) == skipped > 0
+  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate, allowed)[0], rtol=0, atol=2e-6)
