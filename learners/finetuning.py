@@ -8,6 +8,11 @@ on dev; the trial with the lowest dev error (ties: lowest dev log-loss) is kept.
 or 1 - mAP for multi-label tasks (the figure NEVIS reports; dm_nevis selected on Hamming error instead).
 A task without dev data trains only `learning_rates[0]`.
 
+`select_by: prequential` instead scores each learning rate by its block-wise prequential code length over
+train + dev pooled (`nevis.learners.selection`; chunks from `prequential_first_chunk`), and refits the
+winner on all of it. That path writes no in-task checkpoints (a crashed task restarts) and does not
+report online prequential scores. Either way `task.notes["selection"]` records the search.
+
 Compilation: the head has `head_outputs(K)` columns (a power of two, at least `head_min_outputs`); columns
 past K are masked out of the loss and sliced off in `predict`, and K is an array argument, as are the
 learning rate and the schedule's steps. So a stream compiles once per backbone, batch size and head bucket
@@ -46,7 +51,7 @@ import optax
 from flax import nnx
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import augment
+from nevis.learners import augment, selection
 from nevis.learners.resnet import ResNet
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
@@ -248,6 +253,8 @@ class FinetuningLearner(Learner):
       "warmup_fraction": 0.1,
       "head_min_outputs": 16,
       "keep_task_backbones": False,
+      "select_by": "dev",
+      "prequential_first_chunk": 10,
       "seed": 0,
   }
 
@@ -276,6 +283,8 @@ class FinetuningLearner(Learner):
     return {"tasks_seen": 0, "heads": {}, "backbones": {}, "carry": {}, "last_search": {}}
 
   def train(self, task: TrainingTask, state: State) -> State:
+    if self.config["select_by"] == "prequential":
+      return self._train_prequential(task, state)
     config = self.config
     info = task.info
     num_classes, multi_label = info.num_classes, info.multi_label
@@ -382,6 +391,75 @@ class FinetuningLearner(Learner):
         "dev_log_loss": dev_log_loss,
         "selected": int(selected),
     }
+    task.notes["selection"] = {
+        "select_by": "dev",
+        "candidates": [{"learning_rate": lr} for lr in learning_rates],
+        "dev_error": [float(e) for e in dev_error],
+        "dev_log_loss": [float(e) for e in dev_log_loss],
+        "selected": int(selected),
+        "chosen": {"learning_rate": learning_rates[selected]},
+    }
+    return state
+
+  def _train_prequential(self, task: TrainingTask, state: State) -> State:
+    """Learning rate chosen by prequential code length over train + dev; the winner refitted on both."""
+    config = self.config
+    info = task.info
+    multi_label = info.multi_label
+    outputs = head_outputs(info.num_classes, config["head_min_outputs"])
+    num_steps = config["num_steps"]
+    warmup_steps = round(config["warmup_fraction"] * num_steps)
+    seed, words = config["seed"], key_words(task.rng)
+    data_seed = int(stream_key(words, seed, _DATA_STREAM)[0])
+
+    def get(name: str) -> Callable:
+      return self._functions.get(task.jit, name)
+
+    train_step = get("train_step_multi_label" if multi_label else "train_step_single_label")
+    start = self.initial_backbone(task, state)
+    start = get("backbone_init")(stream_key(words, seed, _INIT_STREAM)) if start is None else _to_device(start)
+    head = get("head_init")(stream_key(words, seed, _HEAD_STREAM), outputs)
+    fresh_params = {"backbone": start["params"], "head": head}
+
+    def fit(candidate: dict, data) -> dict:
+      learning_rate = float(candidate["learning_rate"])
+      batch_size = adaptive_batch_size(len(data), config["min_batch"], config["max_batch"])
+      params, batch_stats = fresh_params, start["batch_stats"]
+      opt_leaves = get("optimizer_init")(params)
+      task.progress.start(f"{info.name} lr={learning_rate:g} n={len(data)}", total=num_steps)
+      for step in range(num_steps):
+        batch = data.batch_at(step, batch_size, seed=data_seed)
+        images = get("train_preprocess")(stream_key(words, seed, _AUGMENT_STREAM, step), batch["images"])
+        params, batch_stats, opt_leaves, _ = train_step(
+            params, batch_stats, opt_leaves, images, _padded_labels(batch["labels"], outputs, multi_label),
+            np.int32(info.num_classes), np.float32(learning_rate), np.int32(step),
+            np.int32(warmup_steps), np.int32(num_steps),
+        )
+        task.progress.update(1)
+      task.progress.close()
+      return {"params": params, "batch_stats": batch_stats}
+
+    def logits(model: dict, data) -> np.ndarray:
+      parts = [
+          self._logits(task.jit, model["params"], model["batch_stats"], batch["images"])[batch["mask"]]
+          for batch in data.ordered_batches(config["eval_batch_size"])
+      ]
+      return np.concatenate(parts)[:, :info.num_classes]
+
+    candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
+    result = selection.select(
+        task, candidates, fit, logits, select_by="prequential", seed=data_seed,
+        first_chunk=config["prequential_first_chunk"],
+    )
+    best = result.model
+    backbone = {"params": best["params"]["backbone"], "batch_stats": best["batch_stats"]}
+    state = self.remember(state, info.name, backbone, best["params"]["head"])
+    state["tasks_seen"] = int(state["tasks_seen"]) + 1
+    state["last_search"] = {
+        "learning_rates": np.array([c["learning_rate"] for c in candidates], dtype=np.float64),
+        "code_length_nats": np.array(result.scores, dtype=np.float64),
+        "selected": int(result.selected),
+    }
     return state
 
   def predict(self, task: PredictionTask, state: State, images) -> np.ndarray:
@@ -484,6 +562,10 @@ def _validate(owner: str, config: dict[str, Any]) -> None:
     fail("label_smoothing", "must be in [0, 1)")
   if config["seed"] < 0:
     fail("seed", "must be >= 0")
+  if config["select_by"] not in selection.SELECT_BY:
+    fail("select_by", f"must be one of {selection.SELECT_BY}")
+  if config["prequential_first_chunk"] < 1:
+    fail("prequential_first_chunk", "must be >= 1")
   if config["weight_decay"] < 0:
     fail("weight_decay", "must be >= 0")
   if not 0 <= config["momentum"] < 1:

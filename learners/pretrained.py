@@ -1,0 +1,58 @@
+"""NEVIS's "Pretrained" baseline: every task starts from one backbone trained beforehand.
+
+`pretrained_from` names the workdir of an earlier nevis run (for example `independent` on
+`nevis22_imagenet_only`, as dm_nevis pretrains on ImageNet); its final learner state provides the
+backbone. A missing or mismatched checkpoint is an error, never a silent random initialisation (the
+dm_nevis loader fell back to random weights when the file was missing).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from nevis.errors import ConfigError
+from nevis.learners.finetuning import Backbone, FinetuningLearner, _INIT_STREAM, key_words, stream_key
+from nevis.protocol import InitContext, State, TrainingTask
+from nevis.registry import register_learner
+
+
+@register_learner("pretrained")
+class PretrainedLearner(FinetuningLearner):
+  """Every task starts from a backbone pretrained by an earlier run (`pretrained_from: WORKDIR`)."""
+
+  defaults = {**FinetuningLearner.defaults, "pretrained_from": ""}
+
+  def init(self, ctx: InitContext) -> State:
+    return {**super().init(ctx), "pretrained": load_backbone(self.config["pretrained_from"])}
+
+  def initial_backbone(self, task: TrainingTask, state: State) -> Backbone | None:
+    pretrained = state["pretrained"]
+    fresh = self._functions.get(task.jit, "backbone_init")(stream_key(key_words(task.rng), self.config["seed"], _INIT_STREAM))
+    expected = jax.tree.map(np.shape, fresh)
+    got = jax.tree.map(np.shape, pretrained)
+    if expected != got:
+      raise ConfigError(
+          f"the backbone in {self.config['pretrained_from']!r} does not match width={self.config['width']}, "
+          f"blocks_per_stage={self.config['blocks_per_stage']}; use the architecture it was trained with"
+      )
+    task.notes["pretrained_from"] = self.config["pretrained_from"]
+    return pretrained
+
+
+def load_backbone(workdir: str) -> Backbone:
+  from nevis.checkpoints import latest, load_tree
+
+  if not workdir:
+    raise ConfigError("learner `pretrained` needs learner_options.pretrained_from: the workdir of a finished run")
+  found = latest(Path(workdir) / "checkpoints", "state_")
+  if found is None:
+    raise ConfigError(
+        f"pretrained_from {workdir!r} holds no learner state (checkpoints/state_*); point it at a run's workdir"
+    )
+  state = load_tree(found[1])
+  backbone = state.get("carry") or (list(state.get("backbones", {}).values()) or [None])[-1]
+  if not backbone:
+    raise ConfigError(f"the learner state in {workdir!r} has no backbone; pretrain with `independent` or `previous`")
+  return backbone

@@ -1,0 +1,60 @@
+"""The Dynamic (kNN-selected start) and Pretrained baselines, through the runner on tiny tasks."""
+import json
+
+import numpy as np
+import pytest
+
+import nevis
+from nevis import config as config_lib
+from nevis.errors import UserError
+from nevis.learners.dynamic_knn import knn_error
+from nevis.runner import Runner
+
+TINY = {"width": 4, "blocks_per_stage": [1], "image_size": 8, "num_steps": 4, "learning_rates": [0.1],
+        "max_batch": 16, "eval_batch_size": 32}
+
+
+def run(tmp_path, name, learner, **learner_options):
+  config = config_lib.resolve({
+      "stream": "synthetic", "stream_options": {"num_tasks": 3, "examples_per_class": 12},
+      "learner": learner, "learner_options": {**TINY, **learner_options}, "eval_batch_size": 32,
+  })
+  Runner(config, tmp_path / name, progress=False).run()
+  return nevis.load_results(tmp_path / name)
+
+
+def test_knn_error_by_hand():
+  # 3 dev examples, k=3: votes [0,0,1] -> 0; [1,2,2] -> 2; [2,1,0] -> tie, nearest (2) wins
+  neighbours = np.array([[0, 0, 1], [1, 2, 2], [2, 1, 0]])
+  assert knn_error(neighbours, np.array([0, 2, 2]), 3, multi_label=False) == 0.0
+  assert knn_error(neighbours, np.array([1, 2, 0]), 3, multi_label=False) == pytest.approx(2 / 3)
+  multi = np.array([[[1, 0], [1, 1]], [[0, 1], [0, 1]]])  # neighbour label vectors
+  assert knn_error(multi, np.array([[1, 0], [0, 1]]), 2, multi_label=True) == 0.0  # mAP 1
+
+
+def test_dynamic_knn_scores_every_earlier_backbone_and_a_fresh_one(tmp_path):
+  results = run(tmp_path, "dknn", "dynamic_knn")
+  notes = [json.loads(i) for i in results.tasks["info"]]
+  candidates = [set(n["dynamic_knn"]["knn_dev_error"]) for n in notes]
+  assert candidates[0] == {"(fresh initialisation)"}
+  assert candidates[2] == {"(fresh initialisation)", results.tasks["task"][0], results.tasks["task"][1]}
+  for n in notes:
+    scores = n["dynamic_knn"]["knn_dev_error"]
+    assert n["dynamic_knn"]["start_from"] == min(scores, key=lambda k: (scores[k], k == "(fresh initialisation)"))
+  assert (results.tasks["train_flops"] > 0).all()
+
+
+def test_pretrained_starts_every_task_from_the_given_run(tmp_path):
+  source = run(tmp_path, "source", "previous")
+  results = run(tmp_path, "pretrained", "pretrained", pretrained_from=str(source.workdir))
+  notes = [json.loads(i) for i in results.tasks["info"]]
+  assert all(n["pretrained_from"] == str(source.workdir) for n in notes)
+  assert len(results.tasks) == 3
+
+
+def test_pretrained_refuses_a_missing_or_mismatched_backbone(tmp_path):
+  with pytest.raises(UserError, match="holds no learner state"):
+    run(tmp_path, "a", "pretrained", pretrained_from=str(tmp_path / "nowhere"))
+  source = run(tmp_path, "source", "previous")
+  with pytest.raises(UserError, match="does not match width=8"):
+    run(tmp_path, "b", "pretrained", pretrained_from=str(source.workdir), width=8)
