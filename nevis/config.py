@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "prequential": "off",  # "blockwise" | "online" | "off"
     "prequential_first_chunk": 10,  # t1 of the geometric chunk boundaries
     "max_train_per_class": None,  # cap each task's training data (low-data regime); None keeps all
+    "max_dev_per_class": None,  # cap each task's dev data the same way (dev selection sees no more labels)
     "max_tasks": None,  # stop after this many tasks (smoke runs)
     "allow_missing": False,  # skip tasks whose data is not prepared (recorded as skipped) instead of stopping
     "eval_batch_size": 128,
@@ -37,7 +38,7 @@ CHOICES = {
     "prequential": ("off", "blockwise", "online"),
 }
 
-NULLABLE_INT = ("max_train_per_class", "max_tasks")
+NULLABLE_INT = ("max_train_per_class", "max_dev_per_class", "max_tasks")
 
 
 def load_yaml(path: str | Path) -> dict:

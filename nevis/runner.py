@@ -278,6 +278,9 @@ class Runner:
     if cap:
       train = train.subset(cap_per_class(train.labels, cap, info.multi_label, seed=self.config["seed"]))
     dev = task.load_split("dev")
+    dev_cap = self.config["max_dev_per_class"]
+    if dev_cap:
+      dev = dev.subset(cap_per_class(dev.labels, dev_cap, info.multi_label, seed=self.config["seed"] + 1))
     return DataView(train, info.num_classes, info.multi_label), DataView(dev, info.num_classes, info.multi_label)
 
   def _training_task(self, task, train, dev, key, folder, online=None) -> TrainingTask:

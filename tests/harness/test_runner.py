@@ -96,8 +96,17 @@ def test_online_prequential_needs_a_full_pass(tmp_path):
 
 
 def test_max_train_per_class_caps_training_data(tmp_path):
-  results = run(tmp_path, max_train_per_class=5)
+  seen = []
+
+  class Spy(linear_learner.LinearLearner):
+    def train(self, task, state):
+      seen.append((len(task.train), len(task.dev), np.bincount(task.dev.labels).tolist()))
+      return super().train(task, state)
+
+  nevis.register_learner("test_cap_spy")(Spy)
+  results = run(tmp_path, learner="test_cap_spy", max_train_per_class=5, max_dev_per_class=2)
   assert list(results.tasks["train_examples"]) == [15, 20, 25]
+  assert seen == [(15, 6, [2, 2, 2]), (20, 8, [2, 2, 2, 2]), (25, 10, [2, 2, 2, 2, 2])]
 
 
 def test_cap_per_class_multi_label_covers_every_label():
