@@ -131,6 +131,31 @@ def _wrap_key(key_data: jax.Array) -> jax.Array:
   return jax.random.wrap_key_data(key_data, impl="unsafe_rbg")
 
 
+def common_definitions(tx, image_size: int, feature_dim: int) -> dict[str, tuple[Callable, dict[str, Any]]]:
+  """What every fine-tuning learner compiles besides its model: head and optimiser initialisers and the
+  on-device preprocessing, as name -> (function, jit keyword arguments)."""
+
+  def head_init(key_data, outputs: int):
+    kernel = jax.nn.initializers.lecun_normal()(_wrap_key(key_data), (feature_dim, outputs), jnp.float32)
+    return {"kernel": kernel, "bias": jnp.zeros((outputs,), jnp.float32)}
+
+  def optimizer_init(params):
+    return jax.tree.leaves(tx.init(params))
+
+  def train_preprocess(key_data, images):
+    return augment.train_preprocess(_wrap_key(key_data), images, image_size)
+
+  def eval_preprocess(images):
+    return augment.eval_preprocess(images, image_size)
+
+  return {
+      "head_init": (head_init, {"static_argnums": (1,)}),
+      "optimizer_init": (optimizer_init, {}),
+      "train_preprocess": (train_preprocess, {}),
+      "eval_preprocess": (eval_preprocess, {}),
+  }
+
+
 class _Functions:
   """The learner's computations, each compiled through the task's metered `jit`. Built once per
   architecture config, so that their identity (the jit cache key) is the same for every task and trial."""
@@ -155,19 +180,6 @@ class _Functions:
       model = ResNet(width=width, blocks_per_stage=blocks, rngs=nnx.Rngs(_wrap_key(key_data)))
       _, params, batch_stats = nnx.split(model, nnx.Param, nnx.BatchStat)
       return {"params": nnx.to_pure_dict(params), "batch_stats": nnx.to_pure_dict(batch_stats)}
-
-    def head_init(key_data, outputs: int):
-      kernel = jax.nn.initializers.lecun_normal()(_wrap_key(key_data), (feature_dim, outputs), jnp.float32)
-      return {"kernel": kernel, "bias": jnp.zeros((outputs,), jnp.float32)}
-
-    def optimizer_init(params):
-      return jax.tree.leaves(tx.init(params))
-
-    def train_preprocess(key_data, images):
-      return augment.train_preprocess(_wrap_key(key_data), images, image_size)
-
-    def eval_preprocess(images):
-      return augment.eval_preprocess(images, image_size)
 
     def make_train_step(multi_label: bool):
       def resnet_train_step(
@@ -201,10 +213,7 @@ class _Functions:
     # name -> (function, jit keyword arguments)
     self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
         "backbone_init": (backbone_init, {}),
-        "head_init": (head_init, {"static_argnums": (1,)}),
-        "optimizer_init": (optimizer_init, {}),
-        "train_preprocess": (train_preprocess, {}),
-        "eval_preprocess": (eval_preprocess, {}),
+        **common_definitions(tx, image_size, feature_dim),
         "train_step_single_label": (make_train_step(False), {}),
         "train_step_multi_label": (make_train_step(True), {}),
         "forward": (resnet_forward, {}),

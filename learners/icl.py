@@ -54,8 +54,9 @@ import optax
 from flax import nnx
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import augment, icl_model, selection
+from nevis.learners import icl_model, selection
 from nevis.learners.finetuning import (
+  common_definitions,
   head_outputs,
   key_words,
   multi_label_loss,
@@ -122,19 +123,6 @@ class _Functions:
     def model_init(key_data):
       _, params, batch_stats = icl_model.split(build(nnx.Rngs(_wrap_key(key_data))))
       return {"params": params, "batch_stats": batch_stats}
-
-    def head_init(key_data, outputs: int):
-      kernel = jax.nn.initializers.lecun_normal()(_wrap_key(key_data), (feature_dim, outputs), jnp.float32)
-      return {"kernel": kernel, "bias": jnp.zeros((outputs,), jnp.float32)}
-
-    def optimizer_init(params):
-      return jax.tree.leaves(tx.init(params))
-
-    def train_preprocess(key_data, images):
-      return augment.train_preprocess(_wrap_key(key_data), images, image_size)
-
-    def eval_preprocess(images):
-      return augment.eval_preprocess(images, image_size)
 
     def icl_train_step(params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
                        num_classes, peak_lr, step, warmup_steps, total_steps):
@@ -204,10 +192,7 @@ class _Functions:
     self.graphdef = graphdef
     self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
         "model_init": (model_init, {}),
-        "head_init": (head_init, {"static_argnums": (1,)}),
-        "optimizer_init": (optimizer_init, {}),
-        "train_preprocess": (train_preprocess, {}),
-        "eval_preprocess": (eval_preprocess, {}),
+        **common_definitions(tx, image_size, feature_dim),
         "icl_train_step": (icl_train_step, {}),
         "head_train_step_single_label": (make_head_train_step(False), {}),
         "head_train_step_multi_label": (make_head_train_step(True), {}),
