@@ -78,7 +78,7 @@ def test_prediction_encodes_each_context_once_per_weights():
 
 
 @pytest.mark.parametrize("mixer", ["softmax", "fox", "fox_pro", "lru"])
-@pytest.mark.parametrize("mlp", ["dense", "peer"])
+@pytest.mark.parametrize("mlp", ["dense"])  # PEER backbones run in test_icl_on_mini.py
 def test_every_mixer_and_mlp_trains_and_predicts(mixer, mlp):
   learner = IclLearner(**tiny_config(mixer, mlp, mode="icl_ft"))
   start = learner.init(init_context())
