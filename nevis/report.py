@@ -1,6 +1,7 @@
 """Reading results back: `nevis.load_results(workdir)` and the `nevis report` table."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import sqlite3
@@ -60,7 +61,7 @@ def load_results(workdir: str | Path) -> Results:
     raise UserError(f"{str(workdir)!r} holds no results ({DB_NAME} missing); pass a run's workdir")
   import json
 
-  with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+  with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
     meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
     events = pd.read_sql_query("SELECT * FROM events ORDER BY id", conn)
     task_table = pd.read_sql_query("SELECT * FROM tasks ORDER BY position", conn)

@@ -73,6 +73,8 @@ class ResultsStore:
         )
 
   def close(self) -> None:
+    # Fold the write-ahead log into the database file, so the workdir's results are one file at rest.
+    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     self._conn.close()
 
   @contextlib.contextmanager
