@@ -156,9 +156,24 @@ def common_definitions(tx, image_size: int, feature_dim: int) -> dict[str, tuple
   }
 
 
-class _Functions:
-  """The learner's computations, each compiled through the task's metered `jit`. Built once per
-  architecture config, so that their identity (the jit cache key) is the same for every task and trial."""
+class CompiledFunctions:
+  """A learner's computations by name, each compiled through a task's metered `jit`. Built once per
+  architecture config, so their identity (the jit cache key) is the same for every task and trial."""
+
+  definitions: dict[str, tuple[Callable, dict[str, Any]]]  # name -> (function, jit keyword arguments)
+
+  def get(self, jit, name: str) -> Callable:
+    """`name` compiled through `jit`, wrapped once per jit object."""
+    compiled = self.__dict__.setdefault("_compiled", {})
+    cached = compiled.get(name)
+    if cached is None or cached[0] is not jit:
+      function, options = self.definitions[name]
+      cached = compiled[name] = (jit, jit(function, **options))
+    return cached[1]
+
+
+class _Functions(CompiledFunctions):
+  """The fine-tuning learners' computations (ResNet backbone, linear head)."""
 
   def __init__(self, config: dict[str, Any]):
     width, blocks = config["width"], tuple(config["blocks_per_stage"])
@@ -218,16 +233,6 @@ class _Functions:
         "train_step_multi_label": (make_train_step(True), {}),
         "forward": (resnet_forward, {}),
     }
-    self._compiled: dict[str, tuple[Any, Callable]] = {}
-
-  def get(self, jit, name: str) -> Callable:
-    """`name` compiled through `jit`, wrapped once per jit object."""
-    cached = self._compiled.get(name)
-    if cached is None or cached[0] is not jit:
-      function, options = self.definitions[name]
-      cached = (jit, jit(function, **options))
-      self._compiled[name] = cached
-    return cached[1]
 
 
 # The config keys the compiled functions depend on (not the seed: keys are hashed on the host). Learners

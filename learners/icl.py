@@ -56,6 +56,7 @@ from flax import nnx
 from nevis.errors import ConfigError, LearnerError
 from nevis.learners import icl_model, selection
 from nevis.learners.finetuning import (
+  CompiledFunctions,
   common_definitions,
   head_outputs,
   key_words,
@@ -89,7 +90,7 @@ def _decay_mask(params) -> Any:
   return jax.tree_util.tree_map_with_path(decayed, params)
 
 
-class _Functions:
+class _Functions(CompiledFunctions):
   """The learner's compiled computations, built once per architecture (their identity is the jit key)."""
 
   def __init__(self, config: dict[str, Any]):
@@ -201,15 +202,6 @@ class _Functions:
         "context_cache": (icl_context_cache, {}),
         "score": (icl_score, {}),
     }
-    self._compiled: dict[str, tuple[Any, Callable]] = {}
-
-  def get(self, jit, name: str) -> Callable:
-    cached = self._compiled.get(name)
-    if cached is None or cached[0] is not jit:
-      function, options = self.definitions[name]
-      cached = (jit, jit(function, **options))
-      self._compiled[name] = cached
-    return cached[1]
 
 
 _FUNCTION_KEYS = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
