@@ -81,3 +81,25 @@ def test_online_prequential_scores_survive_a_crash_inside_training(tmp_path):
   got = table(workdir)
   assert got == table(reference)
   assert all(r["preq_nats"] > 0 for r in got if r["event"] == "train")
+
+
+ICL_ARGS = [
+    "run", "--stream", "synthetic", "--learner", "icl", "--set", "evaluate_past=true",
+    "--set", "learner_options={width: 4, blocks_per_stage: [1], image_size: 8, label_vocab: 4, context_size: 6, "
+    "queries_per_prompt: 2, prompts_per_step: 2, eval_contexts: 2, num_steps: 3, learning_rates: [0.01, 0.03], "
+    "batch_size: 8, eval_batch_size: 16, sequence: {d_model: 16, num_layers: 1, num_heads: 2, mixer: fox}}",
+    "--no-progress", "--no-plot",
+]
+
+
+def test_icl_learner_killed_mid_stream_resumes_to_identical_results(tmp_path):
+  """The in-context learner restarts an interrupted task from the last finished one: same numbers."""
+  reference = tmp_path / "reference"
+  done = nevis(reference, args=ICL_ARGS)
+  assert done.returncode == 0, done.stderr[-2000:]
+  workdir = tmp_path / "w"
+  killed = nevis(workdir, crash_at="after_eval:1", args=ICL_ARGS)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  resumed = nevis(workdir, "--resume", args=ICL_ARGS)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert table(workdir) == table(reference)
