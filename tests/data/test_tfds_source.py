@@ -51,3 +51,56 @@ def test_voc2012_validation_halved(tmp_path):
 def test_celeb_a_attributes_as_multi_hot(tmp_path):
   store, _ = _prepare("celeb_a", tmp_path, 6)
   assert store.read("celeb_a", "train").labels.shape[1] == 40
+
+
+EXPECTED_COUNTS = {  # from the recipes, for mock splits of 20 (TT, IN) or 10 (TVT) examples each
+    "TT": (20, {"train": 14, "dev": 3, "dev_test": 3, "test": 20}),
+    "TVT": (10, {"train": 8, "dev": 2, "dev_test": 10, "test": 10}),
+    "IN": (20, {"train": 18, "dev": 1, "dev_test": 1, "test": 20}),
+}
+TFDS_KEYS = sorted(e.key for e in CATALOGUE.values() if e.source_kind == "tfds" and e.split_recipe in EXPECTED_COUNTS)
+
+
+@pytest.mark.parametrize("key", TFDS_KEYS)
+def test_every_tfds_dataset_prepares_from_mock_data(key, tmp_path):
+  entry = CATALOGUE[key]
+  num_examples, expected = EXPECTED_COUNTS[entry.split_recipe]
+  store, counts = _prepare(key, tmp_path, num_examples)
+  assert counts == expected
+  train = store.read(key, "train")
+  assert train.images.shape[1:] == (8, 8, 3) and train.images.dtype == np.uint8
+  if entry.multi_label:
+    assert train.labels.shape == (len(train), entry.num_classes)
+  else:
+    assert train.labels.ndim == 1 and (train.labels < entry.num_classes).all()
+
+
+def test_domainnet_trains_on_five_domains_and_tests_on_sketches(tmp_path):
+  store, counts = _prepare("domainnet", tmp_path, 6)
+  assert counts == {"train": 30, "dev": 30, "dev_test": 6, "test": 6}  # 5 domains' train / test; sketch
+  assert store.manifest("domainnet")["provenance"]["official_counts"]["sketch:test"] == 6
+
+
+def test_smallnorb_splits_by_instance(tmp_path, monkeypatch):
+  """TFDS's mock instance ids are not NORB's, so they are replaced by real ones (4, 6, 7, 8, 9 in turn)."""
+  from nevis.streams import tfds_source
+
+  real_open = tfds_source._open
+
+  def open_with_real_instances(tfds, name, split, data_dir):
+    source = real_open(tfds, name, split, data_dir)
+    if split != "train":
+      return source
+
+    class WithInstances:
+      def __len__(self):
+        return len(source)
+
+      def __getitem__(self, index):
+        return {**source[index], "instance": (4, 6, 7, 8, 9)[index % 5]}
+
+    return WithInstances()
+
+  monkeypatch.setattr(tfds_source, "_open", open_with_real_instances)
+  _, counts = _prepare("smallnorb", tmp_path, 10)
+  assert counts == {"train": 6, "dev": 2, "dev_test": 2, "test": 10}
