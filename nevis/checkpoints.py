@@ -61,8 +61,6 @@ class RunnerCheckpointHook(CheckpointHook):
     self.every_steps = every_steps
     self.meter = meter
     self.online = online  # the online prequential recorder, whose scores must survive a crash too
-    self._count = 0
-    self.saves = 0
 
   def due(self, step: int) -> bool:
     return self.every_steps > 0 and step > 0 and step % self.every_steps == 0
@@ -74,7 +72,6 @@ class RunnerCheckpointHook(CheckpointHook):
     if self.online is not None:
       saved["online"] = self.online.state_dict()
     save_tree(self.folder / f"ckpt_{n}", saved)
-    self.saves += 1
     for old in self.folder.glob("ckpt_*"):
       if old.name != f"ckpt_{n}":
         shutil.rmtree(old, ignore_errors=True)

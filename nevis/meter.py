@@ -38,7 +38,6 @@ class ComputeMeter:
     self.category = "train"
     self.signatures = 0  # distinct (function, signature) pairs: the compilations a run asked for
     self.count_seconds = 0.0  # time spent counting FLOPs (harness overhead)
-    self.compute_seconds = 0.0  # wall time inside metered calls (learner compute)
     self._functions: dict = {}
 
   @contextlib.contextmanager
@@ -83,9 +82,7 @@ class MeteredFunction:
       meter.count_seconds += time.perf_counter() - started
       self._flops_by_signature[key] = flops
       meter.signatures += 1
-    started = time.perf_counter()
     out = self._jitted(*args, **kwargs)
-    meter.compute_seconds += time.perf_counter() - started
     meter.totals.flops[meter.category] += flops
     meter.totals.calls += 1
     return out

@@ -138,13 +138,3 @@ class ResultsStore:
 
   def trained_positions(self) -> set[int]:
     return {r[0] for r in self._conn.execute("SELECT position FROM events WHERE event='train'").fetchall()}
-
-  def events(self) -> list[dict]:
-    cur = self._conn.execute("SELECT * FROM events ORDER BY id")
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-  def last_train_event(self) -> dict | None:
-    cur = self._conn.execute("SELECT * FROM events WHERE event='train' ORDER BY position DESC LIMIT 1")
-    row = cur.fetchone()
-    return dict(zip([d[0] for d in cur.description], row)) if row else None
