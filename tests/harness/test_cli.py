@@ -122,12 +122,13 @@ def test_resume_of_nothing_is_refused(run_cli):
 
 
 def test_a_locked_workdir_is_refused(run_cli, tmp_path):
+  (tmp_path / "w").mkdir()
   holder = subprocess.Popen(
       [sys.executable, "-c", "import fcntl,sys,time; f=open(sys.argv[1],'w'); "
        "fcntl.flock(f, fcntl.LOCK_EX); f.write('pid test'); f.flush(); print('ok', flush=True); time.sleep(60)",
        str(tmp_path / "w" / "lock")],
       stdout=subprocess.PIPE, text=True,
-  ) if (tmp_path / "w").mkdir() is None else None
+  )
   try:
     assert holder.stdout.readline().strip() == "ok"
     code, _, err = run_cli(*RUN, "--workdir", "w")
