@@ -19,6 +19,8 @@ Conventions (those of XLA's `HloCostAnalysis`, which the tests pin down):
   fewer than the naive 2*9*H*W*C_in*C_out at 64x64);
 - a `cond`/`switch` costs its most expensive branch (XLA's choice; an upper bound for the branch
   actually taken). Inside a scan that means every step is charged the expensive branch.
+- a `lax.platform_dependent` choice costs its CPU branch (or its default): the code is counted as it
+  runs on CPU, so a GPU kernel with a portable twin (FoX's Pallas kernels) is charged the twin's FLOPs.
 - a `while_loop` is counted only when its trip count is a compile-time constant in the pattern
   `fori_loop` produces (counter from a literal, +1 per step, `<` a literal bound); any other
   `while_loop` raises `UncountedLoopError`.
@@ -157,6 +159,11 @@ class _Counter:
 
   def _cond_correction(self, eqn: Any) -> float:
     branches = eqn.params["branches"]
+    cpu_branch = _cpu_branch(eqn)
+    if cpu_branch is not None:
+      # A `lax.platform_dependent` choice: the CPU lowering keeps only this branch, so XLA's count holds
+      # it alone (no cond). The other branches (e.g. GPU kernels) may not even lower for CPU.
+      return self.correction(branches[cpu_branch].jaxpr)
     inner = [self.correction(branch.jaxpr) for branch in branches]
     if not any(inner):
       return 0.0
@@ -194,6 +201,17 @@ class _Counter:
   def _lowered_flops(self, fn: Callable[..., Any], specs: list[Any]) -> float:
     with jax.default_device(self.cpu):
       return self.xla_flops(_lower_for_cpu(jax.jit(fn).trace(*specs)))
+
+
+def _cpu_branch(eqn: Any) -> int | None:
+  """Index of the branch a CPU lowering keeps when `eqn` is a `lax.platform_dependent` cond, else None."""
+  platforms = eqn.params.get("branches_platforms")
+  if not platforms:
+    return None
+  for index, names in enumerate(platforms):
+    if names is not None and "cpu" in names:
+      return index
+  return next((index for index, names in enumerate(platforms) if names is None), None)
 
 
 def _while_trip_count(eqn: Any) -> int:

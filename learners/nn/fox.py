@@ -7,8 +7,9 @@ Implementations (all exact; `auto` = plain up to T = 1024, blockwise above; it n
   * `blockwise`: flash-style online softmax over (query block, key block) tiles, one `lax.scan` over the
     causal tiles (static trip count, so the harness can meter it), with a custom VJP whose backward
     recomputes each tile from the saved log-sum-exp. Memory is O(T) per head: T x T is never built.
-  * `pallas`: the forward as a Pallas kernel (`fox_pallas`), backward as blockwise. For GPUs; in
-    interpret mode elsewhere. Its loop has a data-dependent start (ACP), which the FLOP meter cannot see.
+  * `pallas`: forward and backward Pallas (Triton) kernels (`fox_pallas`) on CUDA GPUs, and `blockwise` on
+    any other platform, chosen at lowering by `lax.platform_dependent`. The FLOP meter counts the CPU
+    branch, so a kernel call is charged the FLOPs of the blockwise algorithm it implements.
 
 Because c_i is constant along a softmax row, the output depends on c only through -c_j, so
 dL/dc = -colsum(dS) and dL/dlog f is its reverse cumsum (autodiff of the cumsum gives that).
@@ -95,7 +96,10 @@ def forgetting_attention_with_stats(q: jax.Array, k: jax.Array, v: jax.Array, lo
     out = _blockwise(q, k, v, c, keep, block)
   else:
     from nevis.learners.nn import fox_pallas  # Optional dependency on Pallas; imported only when asked for.
-    out = fox_pallas.forgetting_attention_pallas(q, k, v, c, keep, block_size=block)
+    out = jax.lax.platform_dependent(
+        q, k, v, c, keep,
+        cuda=lambda *xs: fox_pallas.forgetting_attention_pallas(*xs, block_size=block),
+        default=lambda q, k, v, c, keep: _blockwise(q, k, v, c, keep, block))
   return out, stats
 
 
@@ -134,16 +138,24 @@ def _num_blocks(length: int, block: int) -> int:
 
 
 def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
-  """(B, H, nb, nb) bool: tile (qb, kb) is visited. Diagonal tiles always are (their largest decay is 0)."""
+  """(B, H, nb, nb) bool: tile (qb, kb) is visited. Diagonal tiles always are (their largest decay is 0).
+
+  Each query block keeps a run of key blocks ending at the diagonal, from the first tile whose largest
+  decay reaches delta. With log f <= 0 (c non-increasing) that is exactly the set of such tiles; with
+  log f > 0 somewhere it keeps a few more, so that every implementation (and the kernels' loop bounds)
+  prunes the same tiles.
+  """
   batch, length, heads = c.shape
   nb = _num_blocks(length, block)
   starts = np.arange(nb) * block
   ends = np.minimum(starts + block, length) - 1
   c_bh = jnp.transpose(c, (0, 2, 1))  # (B, H, T)
-  largest_decay = c_bh[:, :, starts, None] - c_bh[:, :, None, ends]  # (B, H, qb, kb); c non-increasing
+  largest_decay = c_bh[:, :, starts, None] - c_bh[:, :, None, ends]  # (B, H, qb, kb) when c non-increasing
   lower = np.tril(np.ones((nb, nb), bool), -1)
   diagonal = np.eye(nb, dtype=bool)
-  return diagonal | (lower & (largest_decay >= delta[:, :, None, None]))
+  reaches = diagonal | (lower & (largest_decay >= delta[:, :, None, None]))
+  first = jnp.argmax(reaches, axis=-1)  # (B, H, nb)
+  return (np.arange(nb) >= first[..., None]) & np.tril(np.ones((nb, nb), bool))
 
 
 def _stats(keep: jax.Array | None, batch: int, heads: int, length: int, block: int,

@@ -1,108 +1,177 @@
-"""Forgetting attention forward as a Pallas (Triton-style) kernel; backward by the blockwise JAX VJP.
+"""Forgetting attention as Pallas kernels for GPUs (Triton backend): forward and backward.
 
-One program per (query block, batch, head) keeps its query tile, the tile's running sums c_i and an online
-softmax in registers, and loops over key blocks from the ACP start block (0 without ACP) to the diagonal,
-adding c_i - c_j in float32 per tile. It writes the output and the row log-sum-exp, from which
-`fox._flash_bwd` recomputes each tile in the backward. Off a GPU it runs in Pallas interpret mode
-(slow, for tests). Untested on GPU hardware so far: the tests run it in interpret mode against the oracle.
+Blocks: the sequence is cut into blocks of `block_size` (the ACP tile); each program owns one block and
+loops over the other side in steps of `KernelConfig.inner_block` (which divides block_size).
+
+Forward: one program per (query block, batch, head) keeps its query block and an online softmax in
+registers and loops over key steps from the ACP start block (0 without ACP) to the diagonal, adding
+c_i - c_j in float32 per tile; it writes the output and the row log-sum-exp.
+
+Backward: one fused kernel, also one program per (block j, batch, head), in two phases that share no
+state (so no atomics): (1) dK, dV and dc for key block j, looping over the query steps that attend to it
+(from j down the column to the last block ACP keeps), (2) dQ for query block j, looping over its key
+steps as the forward did. Phase 1 covers nb - j blocks and phase 2 j + 1, so all programs do equal work.
+dc_j = -sum_i dS_ij: c_i cancels in each row's softmax, so only -c_j carries gradient.
+
+`fox.forgetting_attention(..., implementation="pallas")` runs these kernels on CUDA GPUs and the
+blockwise JAX form elsewhere (`lax.platform_dependent`). The harness meters the CPU branch, i.e. charges
+a kernel call the FLOPs of the blockwise algorithm it implements (XLA cannot see inside a kernel). Off a
+GPU, `forgetting_attention_pallas(..., interpret=True)` runs the kernels in Pallas interpret mode (slow,
+for tests); `lower_for_gpu` checks on any machine that they lower to Triton.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
 import jax
 import jax.numpy as jnp
 from jax.experimental import pallas as pl
+from jax.experimental.pallas import triton as pallas_triton
 
 from nevis.learners.nn import fox
+
+@dataclasses.dataclass(frozen=True)
+class KernelConfig:
+  """Tiling and Triton launch parameters (to tune per GPU with benchmarks/attention.py --pallas-configs).
+
+  inner_block: the step of each program's loop (None: block_size); block_size / inner_block tiles of
+  (block_size x inner_block) make up one ACP tile. num_warps, num_stages: Triton's.
+  """
+  inner_block: int | None = 64
+  num_warps: int = 8
+  num_stages: int = 2
+
+  def inner(self, block_size: int) -> int:
+    inner = block_size if self.inner_block is None else min(self.inner_block, block_size)
+    if block_size % inner:
+      raise ValueError(f"inner_block {inner} must divide block_size {block_size}")
+    return inner
+
+  def compiler_params(self) -> pallas_triton.CompilerParams:
+    return pallas_triton.CompilerParams(num_warps=self.num_warps, num_stages=self.num_stages)
 
 
 def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, c: jax.Array,
                                 keep: jax.Array | None, *, block_size: int,
-                                interpret: bool | None = None) -> jax.Array:
-  """q, k, v: (B, T, H, D); c = cumsum(log f): (B, T, H) float32; keep: ACP tiles (B, H, nb, nb) or None."""
-  if interpret is None:
-    interpret = jax.default_backend() != "gpu"
+                                config: KernelConfig = KernelConfig(), interpret: bool = False) -> jax.Array:
+  """q, k, v: (B, T, H, D); c = cumsum(log f): (B, T, H) float32; keep: ACP tiles (B, H, nb, nb) or None.
+
+  `keep` must hold, for each query block, a run of key blocks ending at the diagonal (as
+  `fox._keep_tiles` makes it). On a GPU, head_dim, block_size and the inner block must be powers of two
+  (Triton tiles).
+  """
   batch, length, heads, _ = q.shape
   nb = -(-length // block_size)
+  config.inner(block_size)  # validate before tracing the kernels
   if keep is None:
-    start = jnp.zeros((batch, heads, nb), jnp.int32)
-    keep_pairs = None
-  else:
-    # Kept tiles of a query block are a contiguous run ending at the diagonal: start at the first one.
-    start = jnp.argmax(keep, axis=-1).astype(jnp.int32)
-    query_blocks, key_blocks = fox._causal_tile_pairs(nb)
-    keep_pairs = jnp.transpose(keep[:, :, query_blocks, key_blocks], (2, 0, 1))
-  return _attention(q, k, v, c, start, keep_pairs, block_size, interpret)
+    keep = jnp.broadcast_to(jnp.tril(jnp.ones((nb, nb), bool)), (batch, heads, nb, nb))
+  first_key_block = jnp.argmax(keep, axis=-1).astype(jnp.int32)  # (B, H, nb) per query block
+  # Last query block that keeps each key block (the diagonal always does, so the max exists).
+  rows = jnp.arange(nb, dtype=jnp.int32)[:, None]
+  last_query_block = jnp.max(jnp.where(keep, rows, -1), axis=-2).astype(jnp.int32)  # (B, H, nb)
+  return _attention(q, k, v, c, first_key_block, last_query_block, block_size, config, interpret)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7))
-def _attention(q, k, v, c, start, keep_pairs, block, interpret):
-  out, _ = _forward(q, k, v, c, start, block, interpret)
+def lower_for_gpu(fn, *args) -> str:
+  """StableHLO text of `fn(*args)` lowered for CUDA (needs no GPU): a check that the kernels lower."""
+  return jax.jit(fn).trace(*args).lower(lowering_platforms=("cuda",)).as_text()
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8))
+def _attention(q, k, v, c, first_key_block, last_query_block, block, config, interpret):
+  out, _ = _forward(q, k, v, c, first_key_block, block, config, interpret)
   return out
 
 
-def _attention_fwd(q, k, v, c, start, keep_pairs, block, interpret):
-  out, log_sum_exp = _forward(q, k, v, c, start, block, interpret)
-  batch, heads, padded = log_sum_exp.shape
-  lse_tiles = jnp.transpose(log_sum_exp.reshape(batch, heads, padded // block, block), (2, 0, 1, 3))
-  return out, (q, k, v, c, keep_pairs, out, lse_tiles, start)
+def _attention_fwd(q, k, v, c, first_key_block, last_query_block, block, config, interpret):
+  out, log_sum_exp = _forward(q, k, v, c, first_key_block, block, config, interpret)
+  return out, (q, k, v, c, first_key_block, last_query_block, out, log_sum_exp)
 
 
-def _attention_bwd(block, interpret, residuals, d_out):
-  q, k, v, c, keep_pairs, out, lse_tiles, start = residuals
-  d_q, d_k, d_v, d_c, _ = fox._flash_bwd(block, (q, k, v, c, keep_pairs, out, lse_tiles), d_out)
+def _attention_bwd(block, config, interpret, residuals, d_out):
+  q, k, v, c, first_key_block, last_query_block, out, log_sum_exp = residuals
+  d_q, d_k, d_v, d_c = _backward(q, k, v, c, first_key_block, last_query_block, out, log_sum_exp, d_out,
+                                 block, config, interpret)
   return d_q, d_k, d_v, d_c, None, None
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
 
 
-def _forward(q, k, v, c, start, block, interpret):
+def _pad_time(x: jax.Array, padded: int, mode: str = "constant") -> jax.Array:
+  widths = [(0, 0)] * x.ndim
+  widths[1] = (0, padded - x.shape[1])
+  return jnp.pad(x, widths, mode=mode)
+
+
+def _rows_by_head(x: jax.Array, padded: int, mode: str = "constant") -> jax.Array:
+  """(B, T, H) -> (B, H, padded): per-position scalars laid out contiguously per head."""
+  return jnp.transpose(_pad_time(x, padded, mode), (0, 2, 1))
+
+
+def _specs(padded: int, block: int, head_dim: int, nb: int):
+  """BlockSpecs over the grid (block j, batch b, head h)."""
+  whole_sequence = pl.BlockSpec((None, padded, None, head_dim), lambda j, b, h: (b, 0, h, 0))
+  own_block = pl.BlockSpec((None, block, None, head_dim), lambda j, b, h: (b, j, h, 0))
+  whole_rows = pl.BlockSpec((None, None, padded), lambda j, b, h: (b, h, 0))
+  own_rows = pl.BlockSpec((None, None, block), lambda j, b, h: (b, h, j))
+  per_block = pl.BlockSpec((None, None, nb), lambda j, b, h: (b, h, 0))
+  return whole_sequence, own_block, whole_rows, own_rows, per_block
+
+
+def _tile_flops(batch: int, heads: int, nb: int, block: int, head_dim: int, matmuls: int) -> int:
+  return 2 * matmuls * batch * heads * (nb * (nb + 1) // 2) * block * block * head_dim
+
+
+def _forward(q, k, v, c, first_key_block, block, config, interpret):
   batch, length, heads, head_dim = q.shape
   nb = -(-length // block)
   padded = nb * block
-  pad = padded - length
-  q_p, k_p, v_p = (jnp.pad(x, ((0, 0), (0, pad), (0, 0), (0, 0))) for x in (q, k, v))
-  c_p = jnp.transpose(jnp.pad(c, ((0, 0), (0, pad), (0, 0)), mode="edge"), (0, 2, 1))  # (B, H, T)
-  kernel = functools.partial(_kernel, block=block, scale=1.0 / math.sqrt(head_dim))
+  q_p, k_p, v_p = (_pad_time(x, padded) for x in (q, k, v))
+  # Padded keys decay like the last real one; causality hides them from every real query.
+  c_p = _rows_by_head(c, padded, "edge")
+  whole_sequence, own_block, whole_rows, own_rows, per_block = _specs(padded, block, head_dim, nb)
+  kernel = functools.partial(_forward_kernel, block=block, inner=config.inner(block),
+                             scale=1.0 / math.sqrt(head_dim))
   out, log_sum_exp = pl.pallas_call(
       kernel,
       grid=(nb, batch, heads),
-      in_specs=[
-          pl.BlockSpec((None, block, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-          pl.BlockSpec((None, padded, None, head_dim), lambda i, b, h: (b, 0, h, 0)),
-          pl.BlockSpec((None, padded, None, head_dim), lambda i, b, h: (b, 0, h, 0)),
-          pl.BlockSpec((None, None, padded), lambda i, b, h: (b, h, 0)),
-          pl.BlockSpec((None, None, nb), lambda i, b, h: (b, h, 0)),
-      ],
-      out_specs=[
-          pl.BlockSpec((None, block, None, head_dim), lambda i, b, h: (b, i, h, 0)),
-          pl.BlockSpec((None, None, block), lambda i, b, h: (b, h, i)),
-      ],
+      in_specs=[own_block, whole_sequence, whole_sequence, whole_rows, per_block],
+      out_specs=[own_block, own_rows],
       out_shape=[jax.ShapeDtypeStruct(q_p.shape, q.dtype),
                  jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
       interpret=interpret,
+      compiler_params=config.compiler_params(),
+      cost_estimate=pl.CostEstimate(
+          flops=_tile_flops(batch, heads, nb, block, head_dim, matmuls=2),
+          transcendentals=batch * heads * (nb * (nb + 1) // 2) * block * block,
+          bytes_accessed=4 * q.size * q.dtype.itemsize),
       name="forgetting_attention_fwd",
-  )(q_p, k_p, v_p, c_p, start)
+  )(q_p, k_p, v_p, c_p, first_key_block)
   return out[:, :length], log_sum_exp
 
 
-def _kernel(q_ref, k_ref, v_ref, c_ref, start_ref, o_ref, lse_ref, *, block, scale):
+def _tile_logits(q, k, c_q, c_k, rows, cols, scale):
+  """Logits of one (query block, key block) tile in float32, causally masked."""
+  logits = jax.lax.dot_general(q, k, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32) * scale
+  logits = logits + (c_q[:, None] - c_k[None, :])
+  return jnp.where(rows[:, None] >= cols[None, :], logits, fox.MASK_VALUE)
+
+
+def _forward_kernel(q_ref, k_ref, v_ref, c_ref, first_key_block_ref, o_ref, lse_ref, *, block, inner, scale):
   query_block = pl.program_id(0)
+  own = pl.ds(query_block * block, block)
   q = q_ref[...]
-  c_q = c_ref[pl.ds(query_block * block, block)]
+  c_q = c_ref[own]
   rows = query_block * block + jnp.arange(block)
 
-  def visit(key_block, carry):
+  def visit(key_step, carry):
     acc, row_max, row_sum = carry
-    keys = pl.ds(key_block * block, block)
-    k = k_ref[keys, :]
-    logits = jnp.dot(q, k.T, preferred_element_type=jnp.float32) * scale
-    logits = logits + (c_q[:, None] - c_ref[keys][None, :])
-    cols = key_block * block + jnp.arange(block)
-    logits = jnp.where(rows[:, None] >= cols[None, :], logits, fox.MASK_VALUE)
+    keys = pl.ds(key_step * inner, inner)
+    logits = _tile_logits(q, k_ref[keys, :], c_q, c_ref[keys], rows, key_step * inner + jnp.arange(inner),
+                          scale)
     new_max = jnp.maximum(row_max, jnp.max(logits, axis=1))
     weights = jnp.exp(logits - new_max[:, None])
     rescale = jnp.exp(row_max - new_max)
@@ -113,6 +182,97 @@ def _kernel(q_ref, k_ref, v_ref, c_ref, start_ref, o_ref, lse_ref, *, block, sca
   head_dim = q.shape[-1]
   init = (jnp.zeros((block, head_dim), jnp.float32), jnp.full((block,), fox.MASK_VALUE, jnp.float32),
           jnp.zeros((block,), jnp.float32))
-  acc, row_max, row_sum = jax.lax.fori_loop(start_ref[query_block], query_block + 1, visit, init)
+  # The first step holds a visible key for every row (its first column is at or before the block's first
+  # row), so no row's running max stays at the mask value.
+  steps = block // inner
+  acc, row_max, row_sum = jax.lax.fori_loop(first_key_block_ref[query_block] * steps,
+                                            (query_block + 1) * steps, visit, init)
   o_ref[...] = (acc / row_sum[:, None]).astype(o_ref.dtype)
   lse_ref[...] = row_max + jnp.log(row_sum)
+
+
+def _backward(q, k, v, c, first_key_block, last_query_block, out, log_sum_exp, d_out, block, config,
+              interpret):
+  batch, length, heads, head_dim = q.shape
+  nb = -(-length // block)
+  padded = nb * block
+  # D_i = dO_i . O_i, the row term of the softmax backward (zero on padded rows, whose dO is zero).
+  row_dot = jnp.sum(d_out.astype(jnp.float32) * out.astype(jnp.float32), axis=-1)
+  q_p, k_p, v_p, d_out_p = (_pad_time(x, padded) for x in (q, k, v, d_out.astype(q.dtype)))
+  c_p = _rows_by_head(c, padded, "edge")
+  row_dot_p = _rows_by_head(row_dot, padded)
+  whole_sequence, own_block, whole_rows, own_rows, per_block = _specs(padded, block, head_dim, nb)
+  kernel = functools.partial(_backward_kernel, block=block, inner=config.inner(block),
+                             scale=1.0 / math.sqrt(head_dim))
+  d_q, d_k, d_v, d_c = pl.pallas_call(
+      kernel,
+      grid=(nb, batch, heads),
+      in_specs=[whole_sequence, whole_sequence, whole_sequence, whole_rows, whole_sequence, whole_rows,
+                whole_rows, per_block, per_block],
+      out_specs=[own_block, own_block, own_block, own_rows],
+      out_shape=[jax.ShapeDtypeStruct(q_p.shape, jnp.float32)] * 3
+      + [jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
+      interpret=interpret,
+      compiler_params=config.compiler_params(),
+      cost_estimate=pl.CostEstimate(
+          flops=_tile_flops(batch, heads, nb, block, head_dim, matmuls=5),
+          transcendentals=2 * batch * heads * (nb * (nb + 1) // 2) * block * block,
+          bytes_accessed=8 * q.size * q.dtype.itemsize),
+      name="forgetting_attention_bwd",
+  )(q_p, k_p, v_p, c_p, d_out_p, log_sum_exp, row_dot_p, first_key_block, last_query_block)
+  d_c = jnp.transpose(d_c, (0, 2, 1))[:, :length]
+  return (d_q[:, :length].astype(q.dtype), d_k[:, :length].astype(k.dtype), d_v[:, :length].astype(v.dtype),
+          d_c)
+
+
+def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, first_key_block_ref,
+                     last_query_block_ref, dq_ref, dk_ref, dv_ref, dc_ref, *, block, inner, scale):
+  j = pl.program_id(0)
+  own = pl.ds(j * block, block)
+  own_positions = j * block + jnp.arange(block)
+  head_dim = q_ref.shape[-1]
+  steps = block // inner
+
+  def score_gradients(q, k, v, do, c_q, c_k, lse, row_dot, rows, cols):
+    """Probabilities P and logit gradients dS of one tile."""
+    probs = jnp.exp(_tile_logits(q, k, c_q, c_k, rows, cols, scale) - lse[:, None])
+    d_probs = jax.lax.dot_general(do, v, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32)
+    return probs, probs * (d_probs - row_dot[:, None])
+
+  # Phase 1: key block j collects from every query step that attends to it.
+  k, v, c_k = k_ref[own, :], v_ref[own, :], c_ref[own]
+
+  def from_query_step(query_step, carry):
+    d_k, d_v, d_c = carry
+    rows = pl.ds(query_step * inner, inner)
+    q, do = q_ref[rows, :], do_ref[rows, :]
+    probs, d_scores = score_gradients(q, k, v, do, c_ref[rows], c_k, lse_ref[rows], row_dot_ref[rows],
+                                      query_step * inner + jnp.arange(inner), own_positions)
+    # ACP keeps a run of key blocks per query block; a column is a run too when c is non-increasing.
+    # Where it is not (log f > 0 somewhere), tiles inside the column's span can be pruned: drop them.
+    kept = first_key_block_ref[query_step // steps] <= j
+    probs, d_scores = jnp.where(kept, probs, 0.0), jnp.where(kept, d_scores, 0.0)
+    d_v = d_v + jnp.dot(probs.astype(do.dtype).T, do, preferred_element_type=jnp.float32)
+    d_k = d_k + jnp.dot(d_scores.astype(q.dtype).T, q, preferred_element_type=jnp.float32)
+    return d_k, d_v, d_c - jnp.sum(d_scores, axis=0)
+
+  zeros = jnp.zeros((block, head_dim), jnp.float32)
+  d_k, d_v, d_c = jax.lax.fori_loop(j * steps, (last_query_block_ref[j] + 1) * steps, from_query_step,
+                                    (zeros, zeros, jnp.zeros((block,), jnp.float32)))
+  dk_ref[...] = d_k * scale
+  dv_ref[...] = d_v
+  dc_ref[...] = d_c
+
+  # Phase 2: query block j gathers from the key steps it attends to.
+  q, do, c_q = q_ref[own, :], do_ref[own, :], c_ref[own]
+  lse, row_dot = lse_ref[own], row_dot_ref[own]
+
+  def from_key_step(key_step, d_q):
+    keys = pl.ds(key_step * inner, inner)
+    k = k_ref[keys, :]
+    _, d_scores = score_gradients(q, k, v_ref[keys, :], do, c_q, c_ref[keys], lse, row_dot, own_positions,
+                                  key_step * inner + jnp.arange(inner))
+    return d_q + jnp.dot(d_scores.astype(k.dtype), k, preferred_element_type=jnp.float32)
+
+  d_q = jax.lax.fori_loop(first_key_block_ref[j] * steps, (j + 1) * steps, from_key_step, zeros)
+  dq_ref[...] = d_q * scale

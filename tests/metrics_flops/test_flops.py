@@ -209,6 +209,19 @@ def test_scan_inside_cond_branch_is_multiplied():
   assert count_flops(fn, (True, X, WEIGHT)) == pytest.approx(10 * ONE_MATMUL, rel=0.02)
 
 
+
+def test_platform_dependent_is_charged_its_cpu_branch_even_when_cheaper():
+  # The CPU lowering keeps only the CPU branch; another platform's branch (here a dynamic while_loop,
+  # which the meter would refuse) is neither counted nor refused.
+  gpu_only = lambda x, w: lax.while_loop(lambda c: c.sum() < 1e6, lambda c: c @ w, x)
+  fn = lambda x, w: lax.platform_dependent(x, w, cpu=lambda c, w: scan_of_matmuls(c, w, length=3),
+                                           cuda=gpu_only)
+  assert count_flops(fn, (X, WEIGHT)) == pytest.approx(3 * ONE_MATMUL, rel=0.02)
+  by_default = lambda x, w: lax.platform_dependent(x, w, cuda=lambda c, w: c @ w,
+                                                   default=lambda c, w: scan_of_matmuls(c, w, length=4))
+  assert count_flops(jax.grad(lambda w, x: by_default(x, w).sum()), (WEIGHT, X)) == pytest.approx(
+      4 * (3 * ONE_MATMUL + D * D), rel=0.02)
+
 # -- 5. loops that cannot be counted --------------------------------------------------------------
 
 

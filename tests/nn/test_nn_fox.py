@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nn_oracles
-from nevis.learners.nn import fox
+from nevis.learners.nn import fox, fox_pallas
 
 IMPLEMENTATIONS = ["plain", "blockwise"]
 
@@ -167,19 +167,99 @@ def test_acp_with_given_bound_and_stats_under_jit():
   assert int(off.skipped_blocks) == 0
 
 
-def test_pallas_kernel_in_interpret_mode_matches_oracle_with_and_without_acp():
-  q, k, v, log_fgate = _inputs(11, length=21, gate_mean=0.0)
-  d_out = np.random.default_rng(12).normal(size=q.shape).astype(np.float32)
-  loss = lambda *xs: jnp.sum(fox.forgetting_attention(*xs, implementation="pallas", block_size=8) * d_out)
-  out = fox.forgetting_attention(q, k, v, log_fgate, implementation="pallas", block_size=8)
-  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate)[0], rtol=0, atol=2e-6)
-  grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
-  for got, want in zip(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out)):
-    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()))
+# ---------------------------------------------------------------------------------------------------------
+# Pallas kernels: run here in interpret mode against the oracle; lowered for CUDA to check they compile
+# to Triton; under `implementation="pallas"` a CPU runs (and the meter counts) the blockwise twin.
 
-  q, k, v, log_fgate = _strong_decay_inputs()
-  out, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=1e-3,
-                                                   implementation="pallas", block_size=4)
-  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, 1e-3, 4)
-  assert int(stats.skipped_blocks) == skipped > 0
+
+def _pallas(q, k, v, log_fgate, block, acp_epsilon=None, inner=None):
+  """The kernels (interpret mode) on the same tiles and ACP mask as `fox.forgetting_attention`."""
+  c = jnp.cumsum(log_fgate, axis=1)
+  keep = None
+  if acp_epsilon is not None:
+    keep = fox._keep_tiles(c, fox.acp_threshold(q, k, acp_epsilon), block)
+  return fox_pallas.forgetting_attention_pallas(q, k, v, c, keep, block_size=block, interpret=True,
+                                                config=fox_pallas.KernelConfig(inner_block=inner))
+
+
+def _assert_gradients_match(grads, expected):
+  for name, got, want in zip(["q", "k", "v", "log_fgate"], grads, expected):
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()), err_msg=name)
+
+
+@pytest.mark.parametrize("length,block,inner", [(21, 8, None), (21, 8, 2), (16, 4, 4), (5, 8, 4)])
+def test_pallas_kernels_match_float64_oracle(length, block, inner):
+  q, k, v, log_fgate = _inputs(11, length=length, gate_mean=-1.0)
+  d_out = np.random.default_rng(12).normal(size=q.shape).astype(np.float32)
+  out = _pallas(q, k, v, log_fgate, block, inner=inner)
+  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate)[0], rtol=0, atol=2e-6)
+  loss = lambda *xs: jnp.sum(_pallas(*xs, block, inner=inner) * d_out)
+  grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  _assert_gradients_match(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out))
+  assert np.abs(np.asarray(grads[3])[:, 0]).max() < 1e-5  # the first gate never enters a decay
+
+
+@pytest.mark.parametrize("inner", [None, 2])
+def test_pallas_kernels_with_acp_match_pruned_oracle(inner):
+  q, k, v, log_fgate = _strong_decay_inputs(length=24)
+  epsilon, block = 1e-3, 4
+  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  assert skipped > 0
+  out = _pallas(q, k, v, log_fgate, block, epsilon, inner)
   np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate, allowed)[0], rtol=0, atol=2e-6)
+  d_out = np.random.default_rng(13).normal(size=q.shape).astype(np.float32)
+  loss = lambda *xs: jnp.sum(_pallas(*xs, block, epsilon, inner) * d_out)
+  grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  _assert_gradients_match(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out, allowed))
+
+
+def test_pallas_kernels_prune_the_same_tiles_as_blockwise_when_gates_exceed_one():
+  # log f > 0 on some steps makes c rise. Head 0 below: key 0 has the lowest c, so it dominates every row;
+  # c dips at position 8 (the first row of query block 2), which prunes tiles (2, 0) and (2, 1) while
+  # (3, 0) is kept: column 0 is no longer a run, and a kernel that visited (2, 0) would show it.
+  q, k, v, log_fgate = _strong_decay_inputs(length=24)
+  c = np.zeros(24, np.float32)
+  c[:9] = [-100, -60, -30, -12, -9, -6, -3, 0, -30]
+  log_fgate[:, :, 0] = np.diff(c, prepend=0.0)
+  epsilon, block = 1e-3, 4
+  keep = np.asarray(fox._keep_tiles(jnp.cumsum(log_fgate, 1), fox.acp_threshold(q, k, epsilon), block))
+  assert not keep[0, 0, 2, 0] and keep[0, 0, 3, 0]
+  d_out = np.random.default_rng(14).normal(size=q.shape).astype(np.float32)
+  blockwise = lambda *xs: fox.forgetting_attention(*xs, acp_epsilon=epsilon, implementation="blockwise",
+                                                   block_size=block)
+  pallas = lambda *xs: _pallas(*xs, block, epsilon, inner=2)
+  _, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon, block_size=block)
+  assert int(stats.skipped_blocks) > 0
+  for fn in (blockwise, pallas):
+    np.testing.assert_allclose(fn(q, k, v, log_fgate), fox.forgetting_attention(
+        q, k, v, log_fgate, acp_epsilon=epsilon, implementation="plain", block_size=block), rtol=0, atol=2e-6)
+  loss = lambda fn: (lambda *xs: jnp.sum(fn(*xs) * d_out))
+  want = jax.grad(loss(blockwise), argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  got = jax.grad(loss(pallas), argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
+  _assert_gradients_match(got, [np.asarray(w) for w in want])
+
+
+def test_pallas_forward_and_backward_lower_to_triton_for_cuda():
+  q, k, v, log_fgate = (jnp.asarray(x) for x in _strong_decay_inputs(length=256))
+  q, k, v = (jnp.tile(x, (1, 1, 1, 4)).astype(jnp.bfloat16) for x in (q, k, v))  # head_dim 32
+  grad = jax.grad(lambda *xs: jnp.sum(fox.forgetting_attention(
+      *xs, acp_epsilon=1e-3, implementation="pallas", block_size=64).astype(jnp.float32)), argnums=(0, 1, 2, 3))
+  text = fox_pallas.lower_for_gpu(grad, q, k, v, log_fgate)
+  assert "forgetting_attention_fwd" in text and "forgetting_attention_bwd" in text
+  assert "__gpu$xla.gpu.triton" in text
+  with pytest.raises(ValueError, match="must divide"):
+    fox_pallas.forgetting_attention_pallas(q, k, v, jnp.cumsum(log_fgate, 1), None, block_size=64,
+                                           config=fox_pallas.KernelConfig(inner_block=48))
+
+
+def test_pallas_implementation_runs_and_is_metered_as_blockwise_off_gpu():
+  from nevis.metrics import flops
+
+  q, k, v, log_fgate = _inputs(15, length=24)
+  d_out = np.random.default_rng(16).normal(size=q.shape).astype(np.float32)
+  step = lambda impl: jax.grad(lambda *xs: jnp.sum(fox.forgetting_attention(
+      *xs, implementation=impl, block_size=8) * d_out), argnums=(0, 1, 2, 3))
+  for got, want in zip(step("pallas")(q, k, v, log_fgate), step("blockwise")(q, k, v, log_fgate)):
+    np.testing.assert_array_equal(got, want)
+  counted = flops.count_flops(step("pallas"), (q, k, v, log_fgate))
+  assert counted == flops.count_flops(step("blockwise"), (q, k, v, log_fgate)) > 0
