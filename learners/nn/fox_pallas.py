@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +32,9 @@ from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pallas_triton
 
 from nevis.learners.nn import fox
+
+LOG2_E = math.log2(math.e)
+
 
 @dataclasses.dataclass(frozen=True)
 class KernelConfig:
@@ -64,14 +68,14 @@ def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, c: jax
   """
   batch, length, heads, _ = q.shape
   nb = -(-length // block_size)
-  config.inner(block_size)  # validate before tracing the kernels
+  static = _Static(block_size, config.inner(block_size), config, keep is not None, interpret)
   if keep is None:
     keep = jnp.broadcast_to(jnp.tril(jnp.ones((nb, nb), bool)), (batch, heads, nb, nb))
   first_key_block = jnp.argmax(keep, axis=-1).astype(jnp.int32)  # (B, H, nb) per query block
   # Last query block that keeps each key block (the diagonal always does, so the max exists).
   rows = jnp.arange(nb, dtype=jnp.int32)[:, None]
   last_query_block = jnp.max(jnp.where(keep, rows, -1), axis=-2).astype(jnp.int32)  # (B, H, nb)
-  return _attention(q, k, v, c, first_key_block, last_query_block, block_size, config, interpret)
+  return _attention(q, k, v, c, first_key_block, last_query_block, static)
 
 
 def lower_for_gpu(fn, *args) -> str:
@@ -79,21 +83,27 @@ def lower_for_gpu(fn, *args) -> str:
   return jax.jit(fn).trace(*args).lower(lowering_platforms=("cuda",)).as_text()
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8))
-def _attention(q, k, v, c, first_key_block, last_query_block, block, config, interpret):
-  out, _ = _forward(q, k, v, c, first_key_block, block, config, interpret)
+class _Static(NamedTuple):
+  block: int
+  inner: int
+  config: KernelConfig
+  pruned: bool  # ACP is on: phase 1 of the backward checks each tile it visits
+  interpret: bool
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def _attention(q, k, v, c, first_key_block, last_query_block, static):
+  out, _ = _forward(q, k, v, c, first_key_block, static)
   return out
 
 
-def _attention_fwd(q, k, v, c, first_key_block, last_query_block, block, config, interpret):
-  out, log_sum_exp = _forward(q, k, v, c, first_key_block, block, config, interpret)
-  return out, (q, k, v, c, first_key_block, last_query_block, out, log_sum_exp)
+def _attention_fwd(q, k, v, c, first_key_block, last_query_block, static):
+  out, log2_sum_exp = _forward(q, k, v, c, first_key_block, static)
+  return out, (q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp)
 
 
-def _attention_bwd(block, config, interpret, residuals, d_out):
-  q, k, v, c, first_key_block, last_query_block, out, log_sum_exp = residuals
-  d_q, d_k, d_v, d_c = _backward(q, k, v, c, first_key_block, last_query_block, out, log_sum_exp, d_out,
-                                 block, config, interpret)
+def _attention_bwd(static, residuals, d_out):
+  d_q, d_k, d_v, d_c = _backward(*residuals, d_out, static)
   return d_q, d_k, d_v, d_c, None, None
 
 
@@ -111,6 +121,14 @@ def _rows_by_head(x: jax.Array, padded: int, mode: str = "constant") -> jax.Arra
   return jnp.transpose(_pad_time(x, padded, mode), (0, 2, 1))
 
 
+def _base2_decay(c: jax.Array, padded: int) -> jax.Array:
+  """c * log2(e) as (B, H, padded): the kernels work in base 2 (exp2 is the GPU's native exponential).
+
+  Padded keys decay like the last real one; causality hides them from every real query.
+  """
+  return _rows_by_head(c * LOG2_E, padded, "edge")
+
+
 def _specs(padded: int, block: int, head_dim: int, nb: int):
   """BlockSpecs over the grid (block j, batch b, head h)."""
   whole_sequence = pl.BlockSpec((None, padded, None, head_dim), lambda j, b, h: (b, 0, h, 0))
@@ -121,42 +139,45 @@ def _specs(padded: int, block: int, head_dim: int, nb: int):
   return whole_sequence, own_block, whole_rows, own_rows, per_block
 
 
-def _tile_flops(batch: int, heads: int, nb: int, block: int, head_dim: int, matmuls: int) -> int:
-  return 2 * matmuls * batch * heads * (nb * (nb + 1) // 2) * block * block * head_dim
-
-
-def _forward(q, k, v, c, first_key_block, block, config, interpret):
+def _cost(q: jax.Array, block: int, matmuls: int, exponentials: int, passes: int) -> pl.CostEstimate:
+  """Upper bound (ACP off) of one kernel's work, for XLA's scheduler."""
   batch, length, heads, head_dim = q.shape
+  nb = -(-length // block)
+  tile_elements = batch * heads * (nb * (nb + 1) // 2) * block * block
+  return pl.CostEstimate(flops=2 * matmuls * tile_elements * head_dim, transcendentals=exponentials * tile_elements,
+                         bytes_accessed=passes * q.size * q.dtype.itemsize)
+
+
+def _forward(q, k, v, c, first_key_block, static):
+  batch, length, heads, head_dim = q.shape
+  block = static.block
   nb = -(-length // block)
   padded = nb * block
   q_p, k_p, v_p = (_pad_time(x, padded) for x in (q, k, v))
-  # Padded keys decay like the last real one; causality hides them from every real query.
-  c_p = _rows_by_head(c, padded, "edge")
   whole_sequence, own_block, whole_rows, own_rows, per_block = _specs(padded, block, head_dim, nb)
-  kernel = functools.partial(_forward_kernel, block=block, inner=config.inner(block),
-                             scale=1.0 / math.sqrt(head_dim))
-  out, log_sum_exp = pl.pallas_call(
+  kernel = functools.partial(_forward_kernel, block=block, inner=static.inner,
+                             scale=LOG2_E / math.sqrt(head_dim))
+  out, log2_sum_exp = pl.pallas_call(
       kernel,
       grid=(nb, batch, heads),
       in_specs=[own_block, whole_sequence, whole_sequence, whole_rows, per_block],
       out_specs=[own_block, own_rows],
       out_shape=[jax.ShapeDtypeStruct(q_p.shape, q.dtype),
                  jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
-      interpret=interpret,
-      compiler_params=config.compiler_params(),
-      cost_estimate=pl.CostEstimate(
-          flops=_tile_flops(batch, heads, nb, block, head_dim, matmuls=2),
-          transcendentals=batch * heads * (nb * (nb + 1) // 2) * block * block,
-          bytes_accessed=4 * q.size * q.dtype.itemsize),
+      interpret=static.interpret,
+      compiler_params=static.config.compiler_params(),
+      cost_estimate=_cost(q, block, matmuls=2, exponentials=1, passes=4),
       name="forgetting_attention_fwd",
-  )(q_p, k_p, v_p, c_p, first_key_block)
-  return out[:, :length], log_sum_exp
+  )(q_p, k_p, v_p, _base2_decay(c, padded), first_key_block)
+  return out[:, :length], log2_sum_exp
 
 
-def _tile_logits(q, k, c_q, c_k, rows, cols, scale):
-  """Logits of one (query block, key block) tile in float32, causally masked."""
+def _tile_logits(q, k, c_q, c_k, scale, rows=None, cols=None):
+  """Base-2 logits of one tile in float32; causally masked when `rows`/`cols` are given (diagonal)."""
   logits = jax.lax.dot_general(q, k, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32) * scale
   logits = logits + (c_q[:, None] - c_k[None, :])
+  if rows is None:
+    return logits
   return jnp.where(rows[:, None] >= cols[None, :], logits, fox.MASK_VALUE)
 
 
@@ -167,43 +188,44 @@ def _forward_kernel(q_ref, k_ref, v_ref, c_ref, first_key_block_ref, o_ref, lse_
   c_q = c_ref[own]
   rows = query_block * block + jnp.arange(block)
 
-  def visit(key_step, carry):
+  def visit(key_step, carry, masked):
     acc, row_max, row_sum = carry
     keys = pl.ds(key_step * inner, inner)
-    logits = _tile_logits(q, k_ref[keys, :], c_q, c_ref[keys], rows, key_step * inner + jnp.arange(inner),
-                          scale)
+    cols = key_step * inner + jnp.arange(inner) if masked else None
+    logits = _tile_logits(q, k_ref[keys, :], c_q, c_ref[keys], scale, rows if masked else None, cols)
     new_max = jnp.maximum(row_max, jnp.max(logits, axis=1))
-    weights = jnp.exp(logits - new_max[:, None])
-    rescale = jnp.exp(row_max - new_max)
+    weights = jnp.exp2(logits - new_max[:, None])
+    rescale = jnp.exp2(row_max - new_max)
     v = v_ref[keys, :]
     acc = acc * rescale[:, None] + jnp.dot(weights.astype(v.dtype), v, preferred_element_type=jnp.float32)
     return acc, new_max, row_sum * rescale + jnp.sum(weights, axis=1)
 
   head_dim = q.shape[-1]
-  init = (jnp.zeros((block, head_dim), jnp.float32), jnp.full((block,), fox.MASK_VALUE, jnp.float32),
-          jnp.zeros((block,), jnp.float32))
-  # The first step holds a visible key for every row (its first column is at or before the block's first
-  # row), so no row's running max stays at the mask value.
+  carry = (jnp.zeros((block, head_dim), jnp.float32), jnp.full((block,), fox.MASK_VALUE, jnp.float32),
+           jnp.zeros((block,), jnp.float32))
+  # Off-diagonal steps need no mask; the first step visited holds a visible key for every row (its first
+  # column is at or before the block's first row), so no row's running max stays at the mask value.
   steps = block // inner
-  acc, row_max, row_sum = jax.lax.fori_loop(first_key_block_ref[query_block] * steps,
-                                            (query_block + 1) * steps, visit, init)
+  diagonal = query_block * steps
+  carry = jax.lax.fori_loop(first_key_block_ref[query_block] * steps, diagonal,
+                            functools.partial(visit, masked=False), carry)
+  acc, row_max, row_sum = jax.lax.fori_loop(diagonal, diagonal + steps, functools.partial(visit, masked=True),
+                                            carry)
   o_ref[...] = (acc / row_sum[:, None]).astype(o_ref.dtype)
-  lse_ref[...] = row_max + jnp.log(row_sum)
+  lse_ref[...] = row_max + jnp.log2(row_sum)
 
 
-def _backward(q, k, v, c, first_key_block, last_query_block, out, log_sum_exp, d_out, block, config,
-              interpret):
+def _backward(q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp, d_out, static):
   batch, length, heads, head_dim = q.shape
+  block = static.block
   nb = -(-length // block)
   padded = nb * block
   # D_i = dO_i . O_i, the row term of the softmax backward (zero on padded rows, whose dO is zero).
   row_dot = jnp.sum(d_out.astype(jnp.float32) * out.astype(jnp.float32), axis=-1)
   q_p, k_p, v_p, d_out_p = (_pad_time(x, padded) for x in (q, k, v, d_out.astype(q.dtype)))
-  c_p = _rows_by_head(c, padded, "edge")
-  row_dot_p = _rows_by_head(row_dot, padded)
   whole_sequence, own_block, whole_rows, own_rows, per_block = _specs(padded, block, head_dim, nb)
-  kernel = functools.partial(_backward_kernel, block=block, inner=config.inner(block),
-                             scale=1.0 / math.sqrt(head_dim))
+  kernel = functools.partial(_backward_kernel, block=block, inner=static.inner, pruned=static.pruned,
+                             scale=LOG2_E / math.sqrt(head_dim))
   d_q, d_k, d_v, d_c = pl.pallas_call(
       kernel,
       grid=(nb, batch, heads),
@@ -212,67 +234,75 @@ def _backward(q, k, v, c, first_key_block, last_query_block, out, log_sum_exp, d
       out_specs=[own_block, own_block, own_block, own_rows],
       out_shape=[jax.ShapeDtypeStruct(q_p.shape, jnp.float32)] * 3
       + [jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
-      interpret=interpret,
-      compiler_params=config.compiler_params(),
-      cost_estimate=pl.CostEstimate(
-          flops=_tile_flops(batch, heads, nb, block, head_dim, matmuls=5),
-          transcendentals=2 * batch * heads * (nb * (nb + 1) // 2) * block * block,
-          bytes_accessed=8 * q.size * q.dtype.itemsize),
+      interpret=static.interpret,
+      compiler_params=static.config.compiler_params(),
+      cost_estimate=_cost(q, block, matmuls=5, exponentials=2, passes=8),
       name="forgetting_attention_bwd",
-  )(q_p, k_p, v_p, c_p, d_out_p, log_sum_exp, row_dot_p, first_key_block, last_query_block)
+  )(q_p, k_p, v_p, _base2_decay(c, padded), d_out_p, log2_sum_exp, _rows_by_head(row_dot, padded),
+    first_key_block, last_query_block)
+  # dS = P (dP - D) is the gradient of the natural-log logits whichever base P was computed in, so the
+  # kernel scales dq, dk by 1/sqrt(D) and dc needs no factor.
   d_c = jnp.transpose(d_c, (0, 2, 1))[:, :length]
   return (d_q[:, :length].astype(q.dtype), d_k[:, :length].astype(k.dtype), d_v[:, :length].astype(v.dtype),
           d_c)
 
 
 def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, first_key_block_ref,
-                     last_query_block_ref, dq_ref, dk_ref, dv_ref, dc_ref, *, block, inner, scale):
+                     last_query_block_ref, dq_ref, dk_ref, dv_ref, dc_ref, *, block, inner, pruned, scale):
   j = pl.program_id(0)
   own = pl.ds(j * block, block)
   own_positions = j * block + jnp.arange(block)
   head_dim = q_ref.shape[-1]
   steps = block // inner
+  natural_scale = scale / LOG2_E  # 1/sqrt(D): d logits / d (q.k)
 
-  def score_gradients(q, k, v, do, c_q, c_k, lse, row_dot, rows, cols):
-    """Probabilities P and logit gradients dS of one tile."""
-    probs = jnp.exp(_tile_logits(q, k, c_q, c_k, rows, cols, scale) - lse[:, None])
+  def score_gradients(q, k, v, do, c_q, c_k, lse, row_dot, rows=None, cols=None):
+    """Probabilities P and natural-logit gradients dS of one tile."""
+    probs = jnp.exp2(_tile_logits(q, k, c_q, c_k, scale, rows, cols) - lse[:, None])
     d_probs = jax.lax.dot_general(do, v, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32)
     return probs, probs * (d_probs - row_dot[:, None])
 
-  # Phase 1: key block j collects from every query step that attends to it.
+  # Phase 1: key block j collects from every query step that attends to it, diagonal block first.
   k, v, c_k = k_ref[own, :], v_ref[own, :], c_ref[own]
 
-  def from_query_step(query_step, carry):
+  def from_query_step(query_step, carry, masked):
     d_k, d_v, d_c = carry
     rows = pl.ds(query_step * inner, inner)
     q, do = q_ref[rows, :], do_ref[rows, :]
+    positions = query_step * inner + jnp.arange(inner) if masked else None
     probs, d_scores = score_gradients(q, k, v, do, c_ref[rows], c_k, lse_ref[rows], row_dot_ref[rows],
-                                      query_step * inner + jnp.arange(inner), own_positions)
-    # ACP keeps a run of key blocks per query block; a column is a run too when c is non-increasing.
-    # Where it is not (log f > 0 somewhere), tiles inside the column's span can be pruned: drop them.
-    kept = first_key_block_ref[query_step // steps] <= j
-    probs, d_scores = jnp.where(kept, probs, 0.0), jnp.where(kept, d_scores, 0.0)
+                                      positions, own_positions if masked else None)
+    if pruned:
+      # ACP keeps a run of key blocks per query block; a column is a run too when c is non-increasing.
+      # Where it is not (log f > 0 somewhere), tiles inside the column's span can be pruned: drop them.
+      kept = first_key_block_ref[query_step // steps] <= j
+      probs, d_scores = jnp.where(kept, probs, 0.0), jnp.where(kept, d_scores, 0.0)
     d_v = d_v + jnp.dot(probs.astype(do.dtype).T, do, preferred_element_type=jnp.float32)
     d_k = d_k + jnp.dot(d_scores.astype(q.dtype).T, q, preferred_element_type=jnp.float32)
     return d_k, d_v, d_c - jnp.sum(d_scores, axis=0)
 
   zeros = jnp.zeros((block, head_dim), jnp.float32)
-  d_k, d_v, d_c = jax.lax.fori_loop(j * steps, (last_query_block_ref[j] + 1) * steps, from_query_step,
-                                    (zeros, zeros, jnp.zeros((block,), jnp.float32)))
-  dk_ref[...] = d_k * scale
+  carry = (zeros, zeros, jnp.zeros((block,), jnp.float32))
+  carry = jax.lax.fori_loop(j * steps, (j + 1) * steps, functools.partial(from_query_step, masked=True), carry)
+  d_k, d_v, d_c = jax.lax.fori_loop((j + 1) * steps, (last_query_block_ref[j] + 1) * steps,
+                                    functools.partial(from_query_step, masked=False), carry)
+  dk_ref[...] = d_k * natural_scale
   dv_ref[...] = d_v
   dc_ref[...] = d_c
 
-  # Phase 2: query block j gathers from the key steps it attends to.
+  # Phase 2: query block j gathers from the key steps it attends to, diagonal block last.
   q, do, c_q = q_ref[own, :], do_ref[own, :], c_ref[own]
   lse, row_dot = lse_ref[own], row_dot_ref[own]
 
-  def from_key_step(key_step, d_q):
+  def from_key_step(key_step, d_q, masked):
     keys = pl.ds(key_step * inner, inner)
     k = k_ref[keys, :]
-    _, d_scores = score_gradients(q, k, v_ref[keys, :], do, c_q, c_ref[keys], lse, row_dot, own_positions,
-                                  key_step * inner + jnp.arange(inner))
+    cols = key_step * inner + jnp.arange(inner) if masked else None
+    _, d_scores = score_gradients(q, k, v_ref[keys, :], do, c_q, c_ref[keys], lse, row_dot,
+                                  own_positions if masked else None, cols)
     return d_q + jnp.dot(d_scores.astype(k.dtype), k, preferred_element_type=jnp.float32)
 
-  d_q = jax.lax.fori_loop(first_key_block_ref[j] * steps, (j + 1) * steps, from_key_step, zeros)
-  dq_ref[...] = d_q * scale
+  d_q = jax.lax.fori_loop(first_key_block_ref[j] * steps, j * steps,
+                          functools.partial(from_key_step, masked=False), zeros)
+  d_q = jax.lax.fori_loop(j * steps, (j + 1) * steps, functools.partial(from_key_step, masked=True), d_q)
+  dq_ref[...] = d_q * natural_scale
