@@ -4,7 +4,8 @@
 
 Prints, for one run in this process:
   - harness overhead: wall time outside learner.init/train/predict, plus the harness work done inside
-    them (FLOP counting at first compilation, batch assembly by DataView); goal < 3% of wall time;
+    them (FLOP counting at first compilation: what it adds to the call's own trace and lowering, which
+    it shares; batch assembly by DataView); goal < 3% of wall time;
   - compilations: distinct signatures compiled through task.jit (goal: one per backbone and shape
     bucket, not per task), and all XLA backend compilations of the process (eager ops included).
 """

@@ -39,6 +39,7 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import jax
 import jax.extend.core as jex
+from jax.core import ShapedArray
 import numpy as np
 
 from nevis.errors import UncountedLoopError
@@ -65,10 +66,46 @@ def count_flops(
 
   Raises `UncountedLoopError` when `fn` contains a `while_loop` whose trip count is not static.
   """
-  kwargs = dict(kwargs or {})
   static_argnums = _as_tuple(static_argnums)
   static_argnames = _as_tuple(static_argnames)
-  static_positions, static_names = _static_arguments(fn, len(args), static_argnums, static_argnames)
+  abstract_args, abstract_kwargs = abstract_arguments(fn, args, kwargs, static_argnums, static_argnames)
+  with jax.default_device(_cpu_device()):
+    jitted = jax.jit(fn, static_argnums=static_argnums, static_argnames=static_argnames)
+    return count_traced_flops(jitted.trace(*abstract_args, **abstract_kwargs))
+
+
+def count_traced_flops(traced: jax.stages.Traced, lowered: jax.stages.Lowered | None = None) -> float:
+  """FLOPs of one call of an already traced jit function, `jax.jit(fn, ...).trace(*args)`.
+
+  Tracing through the jit that then executes the call lets that call reuse the trace from JAX's
+  cache. `lowered`, when given, must be `traced`'s lowering for the CPU backend without sharding
+  annotations (which change XLA's count): its default lowering when its arrays are uncommitted on a
+  CPU machine, which the executing call then reuses too. Otherwise `traced` is lowered here for CPU;
+  traced with `abstract_arguments`, it counts as `count_flops` does. Raises `UncountedLoopError` likewise.
+  """
+  counter = _Counter(_cpu_device())
+  if lowered is None:
+    with jax.default_device(counter.cpu):
+      lowered = _lower_for_cpu(traced)
+  whole = counter.xla_flops(lowered)
+  return float(whole + counter.correction(traced.jaxpr.jaxpr))
+
+
+def abstract_arguments(
+  fn: Callable[..., Any],
+  args: tuple,
+  kwargs: dict | None = None,
+  static_argnums: int | Sequence[int] = (),
+  static_argnames: str | Sequence[str] = (),
+) -> tuple[tuple, dict]:
+  """`args` and `kwargs` with the arrays of non-static arguments as unsharded `jax.ShapeDtypeStruct`s.
+
+  A trace with these is the one a call with the arrays gets, but lowers for CPU wherever the arrays live.
+  """
+  kwargs = dict(kwargs or {})
+  static_positions, static_names = _static_arguments(
+    fn, len(args), _as_tuple(static_argnums), _as_tuple(static_argnames)
+  )
   abstract_args = tuple(
     arg if position in static_positions else jax.tree_util.tree_map(_abstract_leaf, arg)
     for position, arg in enumerate(args)
@@ -77,12 +114,7 @@ def count_flops(
     name: value if name in static_names else jax.tree_util.tree_map(_abstract_leaf, value)
     for name, value in kwargs.items()
   }
-  counter = _Counter(_cpu_device())
-  with jax.default_device(counter.cpu):
-    jitted = jax.jit(fn, static_argnums=static_argnums, static_argnames=static_argnames)
-    traced = jitted.trace(*abstract_args, **abstract_kwargs)
-    whole = counter.xla_flops(_lower_for_cpu(traced))
-  return float(whole + counter.correction(traced.jaxpr.jaxpr))
+  return abstract_args, abstract_kwargs
 
 
 def signature_key(
@@ -97,6 +129,9 @@ def signature_key(
   static arguments their value. Static arguments must be passed where they are declared
   (positions in `static_argnums`, keywords in `static_argnames`).
   """
+  if not (kwargs or static_argnums or static_argnames):  # the common call, on every step: keep it short
+    leaves, treedef = jax.tree_util.tree_flatten(args)
+    return (treedef, tuple(map(_leaf_key, leaves)))
   kwargs = kwargs or {}
   static_positions = {_normalize_position(p, len(args)) for p in _as_tuple(static_argnums)}
   static_names = set(_as_tuple(static_argnames))
@@ -341,10 +376,15 @@ def _spec_of_aval(aval: Any) -> jax.ShapeDtypeStruct:
 
 
 def _leaf_key(leaf: Any) -> Hashable:
+  """A jax.Array's abstract value (shape, dtype, weak type; read in C++, cheap on every call); the same
+  for other arrays and ShapeDtypeStructs; the type of anything else (Python scalars)."""
+  aval = getattr(leaf, "aval", None)
+  if isinstance(aval, ShapedArray):
+    return aval
   shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
   if shape is None or dtype is None:
     return type(leaf)
-  return (tuple(shape), dtype, bool(getattr(leaf, "weak_type", False)))
+  return ShapedArray(tuple(shape), dtype, weak_type=bool(getattr(leaf, "weak_type", False)))
 
 
 def _static_arguments(

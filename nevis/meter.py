@@ -37,7 +37,8 @@ class ComputeMeter:
     self.totals = MeterTotals()
     self.category = "train"
     self.signatures = 0  # distinct (function, signature) pairs: the compilations a run asked for
-    self.count_seconds = 0.0  # time spent counting FLOPs (harness overhead)
+    self.count_seconds = 0.0  # time counting adds to the calls' own tracing and lowering (harness overhead)
+    self.lookup_seconds = 0.0  # time finding each call's signature and its count (harness overhead)
     self._functions: dict = {}
 
   @contextlib.contextmanager
@@ -67,25 +68,80 @@ class MeteredFunction:
     self._jitted = jax.jit(fn, **jit_kwargs)
     self._static_argnums = _as_tuple(jit_kwargs.get("static_argnums", ()))
     self._static_argnames = _as_tuple(jit_kwargs.get("static_argnames", ()))
+    self._places_itself = any(jit_kwargs.get(k) is not None for k in _PLACEMENT_OPTIONS)
     self._flops_by_signature: dict = {}
     self.__wrapped__ = fn
 
   def __call__(self, *args, **kwargs):
     meter = self._meter
+    started = time.perf_counter()
     key = flops_lib.signature_key(args, kwargs, self._static_argnums, self._static_argnames)
     flops = self._flops_by_signature.get(key)
+    meter.lookup_seconds += time.perf_counter() - started
     if flops is None:
-      started = time.perf_counter()
-      flops = flops_lib.count_flops(
-          self._fn, args, kwargs, static_argnums=self._static_argnums, static_argnames=self._static_argnames
-      )
-      meter.count_seconds += time.perf_counter() - started
+      flops = self._count(args, kwargs)
       self._flops_by_signature[key] = flops
       meter.signatures += 1
     out = self._jitted(*args, **kwargs)
     meter.totals.flops[meter.category] += flops
     meter.totals.calls += 1
     return out
+
+  def _count(self, args: tuple, kwargs: dict) -> float:
+    """FLOPs of a new signature, counted from the trace that the call after it takes from JAX's cache.
+
+    Counting time charges only what the call would not do itself: the trace is the call's own, and so
+    is the CPU lowering when the call runs on CPU uncommitted (JAX caches it for the call).
+    """
+    if self._places_itself:
+      # Placement options annotate the executing jit's lowering with shardings, which changes XLA's
+      # count, so it counts as a plain jit of `fn` (its own trace, all charged).
+      started = time.perf_counter()
+      flops = flops_lib.count_flops(
+        self._fn, args, kwargs, static_argnums=self._static_argnums, static_argnames=self._static_argnames
+      )
+      self._meter.count_seconds += time.perf_counter() - started
+      return flops
+    if _lowers_for_cpu_unannotated(args, kwargs):
+      traced = self._jitted.trace(*args, **kwargs)
+      lowered = traced.lower()
+    else:
+      # Abstract arguments give the trace the call gets (JAX's cache is keyed by shapes and dtypes),
+      # and one that lowers for CPU without sharding annotations wherever the call runs.
+      abstract_args, abstract_kwargs = flops_lib.abstract_arguments(
+        self._fn, args, kwargs, self._static_argnums, self._static_argnames
+      )
+      traced = self._jitted.trace(*abstract_args, **abstract_kwargs)
+      lowered = None
+    started = time.perf_counter()
+    flops = flops_lib.count_traced_flops(traced, lowered)
+    self._meter.count_seconds += time.perf_counter() - started
+    return flops
+
+
+# jit options that place the call themselves (and annotate its lowering with shardings).
+_PLACEMENT_OPTIONS = ("device", "backend", "in_shardings", "out_shardings")
+
+
+def _lowers_for_cpu_unannotated(args: tuple, kwargs: dict) -> bool:
+  """Whether a call with these arguments lowers for CPU without shardings (so its lowering is the one
+  `count_flops` reads) and JAX caches that lowering for it."""
+  if jax.config.jax_enable_pgle:  # PGLE lowers each call afresh
+    return False
+  default_device = jax.config.jax_default_device
+  if default_device is None:
+    default_platform = jax.default_backend()
+  else:
+    default_platform = default_device if isinstance(default_device, str) else default_device.platform
+  if default_platform != "cpu":
+    return False
+  for leaf in jax.tree_util.tree_leaves((args, kwargs)):
+    if isinstance(leaf, jax.core.Tracer):
+      return False
+    # A committed array annotates the lowering with its sharding; an uncommitted one is on the default device.
+    if isinstance(leaf, jax.Array) and getattr(leaf, "committed", True):
+      return False
+  return True
 
 
 def _as_tuple(x):
