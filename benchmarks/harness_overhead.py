@@ -5,7 +5,8 @@
 Prints, for one run in this process:
   - harness overhead: wall time outside learner.init/train/predict, plus the harness work done inside
     them (FLOP counting at first compilation: what it adds to the call's own trace and lowering, which
-    it shares; batch assembly by DataView); goal < 3% of wall time;
+    it shares; finding every call's signature and count; batch assembly by DataView); goal < 3% of wall
+    time;
   - compilations: distinct signatures compiled through task.jit (goal: one per backbone and shape
     bucket, not per task), and all XLA backend compilations of the process (eager ops included).
 """
@@ -63,7 +64,7 @@ def main() -> None:
   print(f"  inside the learner           {learner_compute:8.2f} s")
   print(f"  harness, outside the learner {wall - t.learner_s:8.2f} s  (data loading, evaluation scoring, "
         "checkpoints, results)")
-  print(f"  harness, FLOP counting       {t.flop_counting_s:8.2f} s")
+  print(f"  harness, FLOP metering       {t.flop_counting_s:8.2f} s  (counting new signatures, per-call lookup)")
   print(f"  harness, batch assembly      {batch_seconds[0]:8.2f} s")
   print(f"harness share of wall time     {100 * harness / wall:8.2f} %   (goal < 3%)")
   print(f"compiled signatures (task.jit) {runner.meter.signatures:8d}     for {summary['num_tasks']} tasks")
