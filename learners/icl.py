@@ -36,9 +36,17 @@ compiled code, as in `nevis.learners.finetuning`. Optional meta-pretraining (`pr
 `init` trains ICL prompts on tasks of the `synthetic` stream before the stream starts (charged to train
 compute, outside any task's count), so that icl_only has a model that has met prompts before.
 
-State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen}. No in-task
-checkpoints (a task interrupted by a crash restarts) and no online prequential scores: use
-`prequential: blockwise`.
+State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen}. No online
+prequential scores: use `prequential: blockwise`.
+
+In-task checkpoints (ft_only and icl_ft with `select_by: dev`): when `task.checkpoint.due(steps done in
+this task, over all candidates)`, the step loop saves {route, candidate, step, params, batch_stats,
+opt_leaves, head (head route), dev_error, dev_log_loss, best}: the loop of the candidate being fitted and
+the dev search so far (`selection.DevProgress`; `best` without its DataView, which is re-attached on
+restore). A restored task skips the scored candidates and continues the current one from its step; step
+randomness is a pure function of (task key, `seed`, step), so it ends bitwise as an uninterrupted run. A
+checkpoint that does not fit the config is a LearnerError. `select_by: prequential` writes none (a task
+interrupted by a crash restarts); icl_only trains nothing and needs none.
 """
 from __future__ import annotations
 
@@ -76,6 +84,8 @@ SEQUENCE_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "mixer": "f
 VIT_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "patch_size": 4, "mixer": "softmax"}
 
 _INIT_STREAM, _AUGMENT_STREAM, _PROMPT_STREAM, _HEAD_STREAM, _CONTEXT_STREAM, _PRETRAIN_STREAM = range(6)
+
+AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
 
 
 def _wrap_key(key_data: jax.Array) -> jax.Array:
@@ -361,17 +371,49 @@ class IclLearner(Learner):
   def _fine_tune(self, task: TrainingTask, start: dict, route: str, words: list[int]) -> tuple[dict, dict]:
     config, info = self.config, task.info
     jit = task.jit
+    steps = config["num_steps"]
     outputs = head_outputs(info.num_classes)
     head = self._fn(jit, "head_init")(stream_key(words, config["seed"], _HEAD_STREAM), outputs) \
         if route == "head" else None
+    candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
+    num_candidates = len(candidates) if len(task.dev) else 1  # as selection.select_by_dev
+    checkpointed = config["select_by"] == "dev"  # a prequential search restarts with its task
+    saved = task.checkpoint.restore() if checkpointed else None
+    searched = selection.DevProgress()
+    if saved is not None:
+      searched = self._restored_search(saved, task, start, head, route, num_candidates)
+    resume = saved  # the loop of candidate len(searched.dev_error) continues from it
+
+    def remember(progress: selection.DevProgress) -> None:
+      nonlocal searched
+      searched = progress
+
+    def save_if_due(loop: dict) -> None:
+      index = len(searched.dev_error)
+      if not task.checkpoint.due(index * steps + loop["step"]):
+        return
+      best = {key: value for key, value in (searched.best or {}).items() if key != "data"}
+      task.checkpoint.save(jax.device_get({
+          "route": np.int64(ROUTES.index(route)),
+          "candidate": np.int64(index),
+          **loop,
+          "dev_error": _padded(searched.dev_error, num_candidates),
+          "dev_log_loss": _padded(searched.dev_log_loss, num_candidates),
+          "best": best,
+      }))
 
     def fit(candidate: dict, data: DataView) -> dict:
+      nonlocal resume
+      loop, resume = resume, None  # only the first fit after a restore continues a saved loop
       learning_rate = float(candidate["learning_rate"])
-      task.progress.start(f"{info.name} {route} lr={learning_rate:g} n={len(data)}", total=config["num_steps"])
+      task.progress.start(f"{info.name} {route} lr={learning_rate:g} n={len(data)}", total=steps)
+      if loop is not None:
+        task.progress.update(int(loop["step"]))
+      after_step = save_if_due if checkpointed else None
       if route == "icl":
-        fitted = self._fit_prompts(jit, start, data, learning_rate, words, task.progress)
+        fitted = self._fit_prompts(jit, start, data, learning_rate, words, task.progress, loop, after_step)
       else:
-        fitted = self._fit_head(jit, start, head, data, learning_rate, words, task.progress)
+        fitted = self._fit_head(jit, start, head, data, learning_rate, words, task.progress, loop, after_step)
       task.progress.close()
       return {**fitted, "data": data}
 
@@ -385,34 +427,40 @@ class IclLearner(Learner):
       entry = self._contexts(fitted["data"], words)
       return self._icl_logits(jit, fitted, entry, data, info.num_classes, None)
 
-    candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
     result = selection.select(
         task, candidates, fit, logits, select_by=config["select_by"],
         seed=int(stream_key(words, config["seed"], _CONTEXT_STREAM)[0]), first_chunk=config["prequential_first_chunk"],
+        resume=searched if checkpointed else None, on_candidate=remember if checkpointed else None,
     )
     fitted = result.model
     model = {"params": fitted["params"], "batch_stats": fitted["batch_stats"]}
     entry = {"head": fitted["head"]} if route == "head" else self._contexts(result.data, words)
     return model, entry
 
-  def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, progress) -> dict:
+  def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, progress,
+                   resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
     config = self.config
     steps = config["num_steps"]
     return self._prompt_steps(jit, start, [data.images], [np.asarray(data.labels)], [data.num_classes],
                               steps, learning_rate, round(config["warmup_fraction"] * steps),
-                              words, _PROMPT_STREAM, progress)
+                              words, _PROMPT_STREAM, progress, resume, after_step)
 
   def _prompt_steps(self, jit, start: dict, images: list, labels: list, num_classes: list[int], steps: int,
-                    learning_rate: float, warmup_steps: int, words, stream: int, progress=None) -> dict:
-    """`steps` ICL steps from `start`; each step's prompts come from one of the datasets (in turn)."""
+                    learning_rate: float, warmup_steps: int, words, stream: int, progress=None,
+                    resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
+    """`steps` ICL steps from `start` (or from the saved loop `resume`); each step's prompts come from one
+    of the datasets (in turn). `after_step` gets the loop {step, params, batch_stats, opt_leaves}."""
     config = self.config
     seed = config["seed"]
     k, q, p, vocab = (config["context_size"], config["queries_per_prompt"], config["prompts_per_step"],
                       config["label_vocab"])
-    params, batch_stats = start["params"], start["batch_stats"]
-    opt_leaves = self._fn(jit, "optimizer_init")(params)
+    if resume is None:
+      params, batch_stats, first = start["params"], start["batch_stats"], 0
+      opt_leaves = self._fn(jit, "optimizer_init")(params)
+    else:
+      params, batch_stats, opt_leaves, first = _saved_loop(resume)
     step_fn, preprocess = self._fn(jit, "icl_train_step"), self._fn(jit, "train_preprocess")
-    for step in range(steps):
+    for step in range(first, steps):
       rng = np.random.default_rng(stream_key(words, seed, stream, step))
       which = step % len(images)
       prompts = [sample_prompt(labels[which], k, q, rng) for _ in range(p)]
@@ -427,9 +475,12 @@ class IclLearner(Learner):
           np.int32(step), np.int32(warmup_steps), np.int32(steps))
       if progress is not None:
         progress.update(1)
+      if after_step is not None:
+        after_step({"step": step + 1, "params": params, "batch_stats": batch_stats, "opt_leaves": opt_leaves})
     return {"params": params, "batch_stats": batch_stats}
 
-  def _fit_head(self, jit, start: dict, head: dict, data: DataView, learning_rate: float, words, progress) -> dict:
+  def _fit_head(self, jit, start: dict, head: dict, data: DataView, learning_rate: float, words, progress,
+                resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
     config = self.config
     multi_label, num_classes = data.multi_label, data.num_classes
     outputs = head["bias"].shape[0]
@@ -437,10 +488,14 @@ class IclLearner(Learner):
     warmup_steps = round(config["warmup_fraction"] * steps)
     step_fn = self._fn(jit, "head_train_step_multi_label" if multi_label else "head_train_step_single_label")
     preprocess = self._fn(jit, "train_preprocess")
-    params, batch_stats = start["params"], start["batch_stats"]
-    opt_leaves = self._fn(jit, "optimizer_init")({"encoder": params["encoder"], "head": head})
+    if resume is None:
+      params, batch_stats, first = start["params"], start["batch_stats"], 0
+      opt_leaves = self._fn(jit, "optimizer_init")({"encoder": params["encoder"], "head": head})
+    else:
+      params, batch_stats, opt_leaves, first = _saved_loop(resume)
+      head = _to_device(resume["head"])
     data_seed = int(stream_key(words, config["seed"], _PROMPT_STREAM)[0])
-    for step in range(steps):
+    for step in range(first, steps):
       batch = data.batch_at(step, config["batch_size"], seed=data_seed)
       labels = np.asarray(batch["labels"])
       labels = (np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1]))) if multi_label
@@ -450,7 +505,36 @@ class IclLearner(Learner):
           params, batch_stats, head, opt_leaves, inputs, labels, np.int32(num_classes),
           np.float32(learning_rate), np.int32(step), np.int32(warmup_steps), np.int32(steps))
       progress.update(1)
+      if after_step is not None:
+        after_step({"step": step + 1, "params": params, "batch_stats": batch_stats, "opt_leaves": opt_leaves,
+                    "head": head})
     return {"params": params, "batch_stats": batch_stats, "head": head}
+
+  def _restored_search(self, saved: dict, task: TrainingTask, start: dict, head: dict | None, route: str,
+                       num_candidates: int) -> selection.DevProgress:
+    """The dev search an in-task checkpoint holds, once it is known to come from this config."""
+    expected = {"params": start["params"], "batch_stats": start["batch_stats"]}
+    if head is not None:
+      expected["head"] = head
+    keys = ("route", "candidate", "step", "opt_leaves", "dev_error", "dev_log_loss", "best", *expected)
+    index, step = int(saved.get("candidate", -1)), int(saved.get("step", -1))
+    fits = (all(key in saved for key in keys) and int(saved["route"]) == ROUTES.index(route)
+            and np.shape(saved["dev_error"]) == (num_candidates,) and 0 <= index < num_candidates
+            and 0 <= step <= self.config["num_steps"] and _same_shapes({key: saved[key] for key in expected}, expected))
+    if not fits:
+      found = {key: np.asarray(saved[key]).tolist() for key in ("route", "candidate", "step") if key in saved}
+      raise LearnerError(
+          f"the in-task checkpoint of {task.info.name!r} does not match this config (route {route!r}, "
+          f"{num_candidates} candidates, {self.config['num_steps']} steps; saved {found}); resume with the "
+          "config it was written with"
+      )
+    if index == 0:
+      return selection.DevProgress()
+    best = _to_device(saved["best"])
+    if route == "icl":
+      best["data"] = task.train  # a dev search fits every candidate on the task's train split
+    return selection.DevProgress([float(e) for e in np.asarray(saved["dev_error"])[:index]],
+                                 [float(e) for e in np.asarray(saved["dev_log_loss"])[:index]], best)
 
   # --- contexts and prototypes -------------------------------------------------------------------------
 
@@ -555,6 +639,22 @@ def _masked_means(features: np.ndarray, members: np.ndarray) -> np.ndarray:
 
 def _to_device(tree):
   return jax.tree.map(jnp.asarray, tree)
+
+
+def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:
+  """(params, batch_stats, opt_leaves, step) of a step loop read back from an in-task checkpoint."""
+  opt_leaves = [jnp.asarray(leaf) for leaf in saved["opt_leaves"]]
+  return _to_device(saved["params"]), _to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
+
+
+def _padded(values: list[float], length: int) -> np.ndarray:
+  return np.array(list(values) + [np.nan] * (length - len(values)), dtype=np.float64)
+
+
+def _same_shapes(a, b) -> bool:
+  a_leaves, a_def = jax.tree.flatten(a)
+  b_leaves, b_def = jax.tree.flatten(b)
+  return a_def == b_def and all(np.shape(x) == np.shape(y) for x, y in zip(a_leaves, b_leaves))
 
 
 def _validate(owner: str, config: dict[str, Any]) -> None:

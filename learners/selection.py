@@ -6,7 +6,9 @@ A learner describes its search by two callables and a list of candidates (dicts 
     logits(model, data: DataView) -> (N, K)        class logits (softmax, or sigmoid if multi-label)
 
 `select_by: dev`: every candidate is fitted on train and scored on dev (error, ties: log-loss); the
-winner's fit is kept. A task without dev data fits only the first candidate.
+winner's fit is kept. A task without dev data fits only the first candidate. This search can be resumed:
+`on_candidate` is told the `DevProgress` after each candidate (what a learner puts in its in-task
+checkpoint), and `resume=` that progress skips the candidates it holds.
 
 `select_by: prequential` (Blier & Ollivier 2018; Bornschein et al. 2025 use it for the same purpose):
 train and dev are pooled, put in a fixed random order and cut at `chunk_boundaries(n)`. For each
@@ -50,6 +52,18 @@ class Selection:
   notes: dict
 
 
+@dataclasses.dataclass
+class DevProgress:
+  """A dev search so far: the scores of the first len(dev_error) candidates and the best of their fits."""
+
+  dev_error: list[float] = dataclasses.field(default_factory=list)
+  dev_log_loss: list[float] = dataclasses.field(default_factory=list)
+  best: Any = None  # the fitted model of the best candidate so far; None before the first
+
+
+OnCandidate = Callable[[DevProgress], None]
+
+
 def check_select_by(owner: str, value: str) -> None:
   if value not in SELECT_BY:
     raise ConfigError(f"{owner}.select_by must be one of {SELECT_BY}; got {value!r}")
@@ -64,13 +78,19 @@ def select(
     select_by: str,
     seed: int = 0,
     first_chunk: int = 10,
+    resume: DevProgress | None = None,
+    on_candidate: OnCandidate | None = None,
 ) -> Selection:
-  """Runs the search; records it in `task.notes["selection"]` and returns the winner."""
+  """Runs the search; records it in `task.notes["selection"]` and returns the winner.
+
+  `resume` and `on_candidate` (see `select_by_dev`) apply to `select_by: dev` only."""
   check_select_by("selection", select_by)
   if not candidates:
     raise ValueError("need at least one candidate")
   if select_by == "dev":
-    result = select_by_dev(task, candidates, fit, logits)
+    result = select_by_dev(task, candidates, fit, logits, resume=resume, on_candidate=on_candidate)
+  elif resume is not None:
+    raise ValueError("only a dev search can be resumed")
   else:
     data = pooled(task.train, task.dev, seed)
     result = select_by_prequential(data, candidates, fit, logits, first_chunk=first_chunk)
@@ -78,13 +98,25 @@ def select(
   return result
 
 
-def select_by_dev(task: TrainingTask, candidates: Sequence[dict], fit: Fit, logits: Logits) -> Selection:
+def select_by_dev(
+    task: TrainingTask,
+    candidates: Sequence[dict],
+    fit: Fit,
+    logits: Logits,
+    *,
+    resume: DevProgress | None = None,
+    on_candidate: OnCandidate | None = None,
+) -> Selection:
+  """Fits and scores the candidates after those in `resume`; `on_candidate` gets the progress after each."""
   if len(task.dev) == 0:
     candidates = candidates[:1]
   multi_label = task.info.multi_label
-  errors, losses, best_model = [], [], None
-  for index, candidate in enumerate(candidates):
-    model = fit(candidate, task.train)
+  resume = resume or DevProgress()
+  errors, losses, best_model = list(resume.dev_error), list(resume.dev_log_loss), resume.best
+  if len(errors) != len(losses) or len(errors) > len(candidates) or (errors and best_model is None):
+    raise ValueError(f"cannot resume {len(candidates)} candidates from {len(errors)} scored ones")
+  for index in range(len(errors), len(candidates)):
+    model = fit(candidates[index], task.train)
     if len(task.dev):
       dev_logits = logits(model, task.dev)
       errors.append(float(task_error(dev_logits, task.dev.labels, multi_label=multi_label)))
@@ -94,6 +126,8 @@ def select_by_dev(task: TrainingTask, candidates: Sequence[dict], fit: Fit, logi
       losses.append(float("nan"))
     if _lowest(errors, losses) == index:
       best_model = model
+    if on_candidate is not None:
+      on_candidate(DevProgress(list(errors), list(losses), best_model))
   selected = _lowest(errors, losses)
   notes = {
       "select_by": "dev",

@@ -1,8 +1,10 @@
 """Kill a run with SIGKILL at several points, resume it, and compare with an uninterrupted run."""
+import os
 import signal
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +25,8 @@ CRASH_POINTS = [
 ]
 
 
-def nevis(workdir, *extra, crash_at=None, args=ARGS):
-  env = subprocess_env({"NEVIS_TEST_CRASH_AT": crash_at} if crash_at else {"NEVIS_TEST_CRASH_AT": ""})
+def nevis(workdir, *extra, crash_at=None, args=ARGS, env=None):
+  env = subprocess_env({"NEVIS_TEST_CRASH_AT": crash_at or "", **(env or {})})
   return subprocess.run(
       [sys.executable, "-m", "nevis.cli", *args, "--workdir", str(workdir), *extra],
       env=env, capture_output=True, text=True, timeout=300,
@@ -103,3 +105,47 @@ def test_icl_learner_killed_mid_stream_resumes_to_identical_results(tmp_path):
   resumed = nevis(workdir, "--resume", args=ICL_ARGS)
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert table(workdir) == table(reference)
+
+
+# Two tasks of 2 candidates x 4 steps: in-task checkpoints are due at steps 3 and 6 of each task (steps
+# counted over candidates), so step 6 is the second candidate's step 2. The crash point and the log of the
+# steps asked about come from the test plugin tests/icl/checkpoint_crash.py.
+ICL_CHECKPOINT_ARGS = [
+    "--import", "checkpoint_crash", "run", "--stream", "synthetic", "--learner", "icl",
+    "--set", "stream_options={num_tasks: 2}", "--set", "checkpoint_every_steps=3",
+    "--set", "learner_options={mode: icl_ft, select_by: dev, width: 4, blocks_per_stage: [1], image_size: 8, "
+    "label_vocab: 4, context_size: 6, queries_per_prompt: 2, prompts_per_step: 2, eval_contexts: 2, num_steps: 4, "
+    "learning_rates: [0.01, 0.03], eval_batch_size: 16, sequence: {d_model: 16, num_layers: 1, num_heads: 2, "
+    "mixer: fox}}",
+    "--no-progress", "--no-plot",
+]
+ICL_TESTS = Path(__file__).parent.parent / "icl"
+
+
+def test_icl_learner_killed_inside_training_resumes_from_its_in_task_checkpoint(tmp_path):
+  """Killed right after the checkpoint at the second candidate's step 2, the task resumes there: it asks
+  only about steps 7 and 8 (a restarted task would run 1..8) and ends with the uninterrupted run's numbers."""
+  def env(log):
+    return {"PYTHONPATH": os.pathsep.join([str(ICL_TESTS), os.environ.get("PYTHONPATH", "")]),
+            "NEVIS_TEST_DUE_LOG": str(log),
+            "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}  # compile time is most of these runs; same flags in all three
+
+  def asked(log, position):
+    return [int(step) for where, step in (line.split() for line in log.read_text().splitlines()) if where == position]
+
+  reference = tmp_path / "reference"
+  done = nevis(reference, args=ICL_CHECKPOINT_ARGS, env=env(tmp_path / "reference.log"))
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert asked(tmp_path / "reference.log", "1") == list(range(1, 9))
+  workdir = tmp_path / "w"
+  killed = nevis(workdir, crash_at="saved:1:6", args=ICL_CHECKPOINT_ARGS, env=env(tmp_path / "killed.log"))
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+  assert asked(tmp_path / "killed.log", "1") == list(range(1, 7))
+  resumed = nevis(workdir, "--resume", args=ICL_CHECKPOINT_ARGS, env=env(tmp_path / "resumed.log"))
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert asked(tmp_path / "resumed.log", "1") == [7, 8]
+  assert asked(tmp_path / "resumed.log", "0") == []  # finished before the crash
+  got = table(workdir)
+  assert got == table(reference)  # errors, log-losses, FLOPs and the selection notes, bitwise
+  assert len(got) == 2 + 2  # a train and an eval row per task
+  assert not list((workdir / "checkpoints").glob("task_*")), "within-task checkpoints are cleaned up"

@@ -92,6 +92,23 @@ def test_dev_selection_picks_the_lowest_dev_error_then_log_loss():
     selection.check_select_by("x", "test")
 
 
+def test_dev_selection_resumes_after_the_candidates_it_is_given():
+  jit = CountingJit()
+  task = _constant_task(8, 6, jit)
+  fit, logits, fitted_sizes = _fake_learner(jit)
+  candidates = [{"p": 0.3}, {"p": 0.8}, {"p": 0.6}]
+  seen = []
+  whole = selection.select(task, candidates, fit, logits, select_by="dev", on_candidate=seen.append)
+  assert [len(progress.dev_error) for progress in seen] == [1, 2, 3]
+  assert float(seen[0].best) == pytest.approx(0.3) and float(seen[1].best) == pytest.approx(0.8)
+  fitted_sizes.clear()
+  resumed = selection.select(task, candidates, fit, logits, select_by="dev", resume=seen[1])
+  assert fitted_sizes == [8]  # only the third candidate is fitted again
+  assert resumed.notes == whole.notes and resumed.model == seen[1].best
+  with pytest.raises(ValueError, match="resume"):
+    selection.select(task, candidates, fit, logits, select_by="prequential", resume=seen[0])
+
+
 FT_TINY = {"width": 4, "blocks_per_stage": [1], "image_size": 8, "min_batch": 8, "max_batch": 8,
            "eval_batch_size": 32}
 
