@@ -64,7 +64,10 @@ def main() -> None:
   print(f"  inside the learner           {learner_compute:8.2f} s")
   print(f"  harness, outside the learner {wall - t.learner_s:8.2f} s  (data loading, evaluation scoring, "
         "checkpoints, results)")
-  print(f"  harness, FLOP metering       {t.flop_counting_s:8.2f} s  (counting new signatures, per-call lookup)")
+  meter = runner.meter
+  print(f"  harness, FLOP metering       {t.flop_counting_s:8.2f} s  (counting new signatures "
+        f"{meter.count_seconds:.2f} s, per-call lookup {meter.lookup_seconds:.2f} s over "
+        f"{meter.totals.calls} calls)")
   print(f"  harness, batch assembly      {batch_seconds[0]:8.2f} s")
   print(f"harness share of wall time     {100 * harness / wall:8.2f} %   (goal < 3%)")
   print(f"compiled signatures (task.jit) {runner.meter.signatures:8d}     for {summary['num_tasks']} tasks")
