@@ -5,7 +5,8 @@ loops over the other side in steps of `KernelConfig.inner_block` (which divides 
 
 Forward: one program per (query block, batch, head) keeps its query block and an online softmax in
 registers and loops over key steps from the ACP start block (0 without ACP) to the diagonal, adding
-c_i - c_j in float32 per tile; it writes the output and the row log-sum-exp.
+c_i - c_j in float32 per tile; it writes the output and the row log-sum-exp (base 2, as the kernels
+compute: c and the scale are multiplied by log2 e, and exp2 is the GPU's native exponential).
 
 Backward: one fused kernel, also one program per (block j, batch, head), in two phases that share no
 state (so no atomics): (1) dK, dV and dc for key block j, looping over the query steps that attend to it
@@ -17,7 +18,8 @@ dc_j = -sum_i dS_ij: c_i cancels in each row's softmax, so only -c_j carries gra
 blockwise JAX form elsewhere (`lax.platform_dependent`). The harness meters the CPU branch, i.e. charges
 a kernel call the FLOPs of the blockwise algorithm it implements (XLA cannot see inside a kernel). Off a
 GPU, `forgetting_attention_pallas(..., interpret=True)` runs the kernels in Pallas interpret mode (slow,
-for tests); `lower_for_gpu` checks on any machine that they lower to Triton.
+for tests); `lower_for_gpu` checks on any machine that they lower to Triton. Status: checked in interpret
+mode against the float64 oracle and by lowering; not yet compiled by Triton or timed on a GPU.
 """
 from __future__ import annotations
 
