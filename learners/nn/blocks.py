@@ -4,7 +4,9 @@ over embeddings and a small ViT-style image encoder; both built from plain confi
     block:  x += mixer(norm(x));  x += mlp(norm(x))
     mixer:  'softmax' (plain attention; causal unless `causal: false`), 'fox' (Forgetting Attention),
             'fox_pro' (FoX with KV shift, QK-norm, output norm and gate), 'lru' (Griffin RG-LRU block)
-    mlp:    'dense' (gelu or swiglu) or 'peer' (every `peer_every`-th block; the others stay dense)
+    mlp:    'dense' (gelu or swiglu) or 'peer' (every `peer_every`-th block; the others stay dense), with a
+            per-token query norm: PEER's 'batchnorm' is refused, as its batch statistics mix tokens and rows
+            (later tokens would reach earlier outputs) and these models have no train/eval switch
 
 Sub-dicts `attention`, `lru` and `peer` are passed as keyword arguments to `ForgettingAttentionLayer`,
 `RecurrentBlock` and `PEER`, e.g. {mixer: fox_pro, attention: {acp_epsilon: 4.5e-5}, mlp: peer,
@@ -23,7 +25,7 @@ from flax import nnx
 from nevis.errors import ConfigError, closest
 from nevis.learners.nn.fox_layer import PRO_OPTIONS, ForgettingAttentionLayer
 from nevis.learners.nn.lru import RecurrentBlock
-from nevis.learners.nn.peer import PEER
+from nevis.learners.nn.peer import PEER, PER_TOKEN_QUERY_NORMS
 
 MIXERS = ("softmax", "fox", "fox_pro", "lru")
 MLPS = ("dense", "peer")
@@ -57,6 +59,11 @@ class BodyConfig:
     _check_choice("norm", self.norm, NORMS)
     if not self.causal and self.mixer != "softmax":
       raise ConfigError(f"mixer {self.mixer!r} is causal by construction; causal: false needs 'softmax'")
+    query_norm = dict(self.peer).get("query_norm", "layernorm")
+    if self.mlp == "peer" and query_norm == "batchnorm":
+      raise ConfigError("peer query_norm 'batchnorm' normalises over all tokens of the batch, so outputs would "
+                        "see later tokens and other rows, and this model has no train/eval mode for running "
+                        f"statistics; use a per-token norm: one of {PER_TOKEN_QUERY_NORMS}")
     for name in ("d_model", "num_layers", "num_heads", "peer_every"):
       if int(getattr(self, name)) < 1:
         raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")

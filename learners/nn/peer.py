@@ -8,8 +8,12 @@ sqrt(N) sub-keys, the top k of each half give k^2 candidates whose summed scores
 over all N = sqrt(N)^2 keys [c_a; c'_b]; expert index = a * sqrt(N) + b. The experts and the sub-keys are
 shared by all heads.
 
-Continual-learning notes: the query norm defaults to LayerNorm (BatchNorm running statistics drift
-across tasks and change retrieval at test time); expert tables are `ExpertTable` variables, which
+Query norm: 'layernorm' (default) or 'rmsnorm' over each head's query, 'none', or 'batchnorm' (the paper's)
+over all heads' queries. BatchNorm normalises with statistics of every token in the call (all leading axes
+of x), so in training mode a token's output depends on the other tokens and rows: in a sequence model that
+leaks later tokens into earlier outputs. Use it only on independent examples whose caller switches
+`eval()` / `train()` (running statistics); `blocks` refuses it. Its running statistics also drift across
+tasks and change retrieval at test time. Expert tables are `ExpertTable` variables, which
 `weight_decay_mask` excludes from weight decay (decay would shrink experts that are not retrieved).
 """
 from __future__ import annotations
@@ -22,7 +26,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-QUERY_NORMS = ("layernorm", "batchnorm", "none")
+QUERY_NORMS = ("layernorm", "rmsnorm", "batchnorm", "none")
+# Norms that see one token at a time (the only ones a causal sequence model may use).
+PER_TOKEN_QUERY_NORMS = ("layernorm", "rmsnorm", "none")
 SCORE_ACTIVATIONS = ("softmax", "sigmoid")
 EXPERT_TABLE_NAMES = ("expert_down", "expert_up")
 ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
@@ -65,6 +71,8 @@ class PEER(nnx.Module):
                                  rngs=rngs)
     if query_norm == "layernorm":
       self.query_norm = nnx.LayerNorm(d_query, rngs=rngs)
+    elif query_norm == "rmsnorm":
+      self.query_norm = nnx.RMSNorm(d_query, rngs=rngs)
     elif query_norm == "batchnorm":
       self.query_norm = nnx.BatchNorm(num_heads * d_query, rngs=rngs)
     else:
@@ -93,7 +101,7 @@ class PEER(nnx.Module):
     if self.query_norm_kind == "batchnorm":
       q = self.query_norm(q)
     q = q.reshape(x.shape[0], self.num_heads, self.d_query)
-    if self.query_norm_kind == "layernorm":
+    if self.query_norm_kind in ("layernorm", "rmsnorm"):
       q = self.query_norm(q)
     return q
 

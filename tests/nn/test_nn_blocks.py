@@ -39,6 +39,52 @@ def test_sequence_model_is_causal_for_every_mixer(mixer):
   assert np.abs(np.asarray(y_future_changed[:, 5:] - y[:, 5:])).max() > 1e-4
 
 
+# Every token mixer (FoX also blockwise with ACP pruning) with every MLP the sequence model accepts.
+MIXER_VARIANTS = {
+    "softmax": dict(mixer="softmax"),
+    "fox": dict(mixer="fox", attention=dict(fgate_bias_init=1.0)),
+    "fox_blockwise_acp": dict(mixer="fox", attention=dict(fgate_bias_init=-3.0, implementation="blockwise",
+                                                          block_size=4, acp_epsilon=1e-3)),
+    "fox_pro": dict(mixer="fox_pro", attention=dict(fgate_bias_init=1.0)),
+    "lru": dict(mixer="lru"),
+}
+MLP_VARIANTS = {
+    "dense": dict(mlp="dense"),
+    **{f"peer_{norm}": dict(mlp="peer", peer=dict(SMALL["peer"], query_norm=norm))
+       for norm in peer.PER_TOKEN_QUERY_NORMS},
+}
+
+
+def test_the_causality_matrix_covers_every_mixer_and_mlp():
+  assert {v["mixer"] for v in MIXER_VARIANTS.values()} == set(blocks.MIXERS)
+  assert {v["mlp"] for v in MLP_VARIANTS.values()} == set(blocks.MLPS)
+
+
+@pytest.mark.parametrize("mlp", list(MLP_VARIANTS))
+@pytest.mark.parametrize("mixer", list(MIXER_VARIANTS))
+def test_no_output_sees_a_later_token_or_another_row(mixer, mlp):
+  # One block: a leak in any layer shows at its output; a second block would only double the compile time.
+  config = dict(ADAPTED, num_layers=1, **MIXER_VARIANTS[mixer], **MLP_VARIANTS[mlp])
+  model = blocks.build_sequence_model(config, nnx.Rngs(0))
+  x = normal((2, 12, 5), seed=7)
+  t0 = 7
+  changed = x.copy()
+  changed[0, t0] += 3.0 * normal((5,), seed=8)  # one token of row 0 only
+  y, y_changed = np.asarray(apply(model, x)), np.asarray(apply(model, changed))
+  np.testing.assert_allclose(y_changed[0, :t0], y[0, :t0], rtol=0, atol=1e-6, err_msg="earlier outputs moved")
+  np.testing.assert_allclose(y_changed[1], y[1], rtol=0, atol=1e-6, err_msg="the other row moved")
+  moved = np.abs(y_changed[0] - y[0]).max(-1)
+  assert moved[t0] > 1e-3 and moved[t0 + 1:].max() > 1e-4  # the token itself and a later one see it
+
+
+def test_batchnorm_peer_queries_are_refused_in_sequence_models():
+  for build, config in ((blocks.build_sequence_model, SMALL), (blocks.build_vit_encoder, dict(SMALL, image_size=8))):
+    with pytest.raises(ConfigError, match="batchnorm.*per-token norm"):
+      build(dict(config, mlp="peer", peer=dict(SMALL["peer"], query_norm="batchnorm")), nnx.Rngs(0))
+  # Dense blocks never build the PEER options, so they are not checked.
+  blocks.SequenceModelConfig(**dict(SMALL, peer=dict(SMALL["peer"], query_norm="batchnorm")))
+
+
 @pytest.mark.parametrize("mixer", blocks.MIXERS)
 def test_extending_a_cached_prefix_equals_running_the_whole_sequence(mixer):
   model = _model(mixer)

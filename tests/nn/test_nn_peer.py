@@ -116,6 +116,30 @@ def test_batchnorm_query_norm_trains_and_evaluates():
   assert np.abs(np.asarray(y_train - y_eval)).max() > 0  # eval uses running statistics
 
 
+def test_rmsnorm_queries_have_unit_rms_per_head():
+  layer = _peer(query_norm="rmsnorm")
+  q = np.asarray(nnx.jit(lambda m, x: m.queries(x))(layer, normal((6, D), seed=6)), np.float64)
+  assert q.shape == (6, HEADS, DQ)
+  np.testing.assert_allclose(np.sqrt(np.mean(q ** 2, -1)), 1.0, rtol=1e-4)  # scale starts at one
+
+
+@pytest.mark.parametrize("query_norm", peer.QUERY_NORMS)
+def test_only_batchnorm_lets_a_token_change_another_tokens_output(query_norm):
+  # Why sequence models refuse batchnorm: in training mode its statistics span every token of the call.
+  layer = _peer(query_norm=query_norm)
+  x = normal((2, 5, D), seed=7)
+  changed = x.copy()
+  changed[0, 3] += 3.0
+  y, y_changed = np.asarray(apply(layer, x)), np.asarray(apply(layer, changed))
+  others = np.ones((2, 5), bool)
+  others[0, 3] = False
+  leak = np.abs(y_changed - y)[others].max()
+  if query_norm in peer.PER_TOKEN_QUERY_NORMS:
+    assert leak <= 1e-6
+  else:
+    assert leak > 1e-3
+
+
 def test_weight_decay_mask_spares_expert_tables():
   layer = _peer(num_experts=16)
   mask = peer.weight_decay_mask(nnx.state(layer, nnx.Param))
