@@ -202,7 +202,8 @@ def _acp_fraction(args, log_f, inputs) -> str:
   q, k, v = inputs
   _, stats = fox.forgetting_attention_with_stats(q, k, v, log_f, acp_epsilon=ACP_EPSILON,
                                                  block_size=args.scan_block_size, implementation="blockwise")
-  return f"skipped {int(stats.skipped_blocks)}/{int(stats.total_blocks)} (b, h) tiles"
+  return (f"pruned {int(stats.pruned_blocks)}/{int(stats.total_blocks)} (b, h) tiles, blockwise skipped "
+          f"{int(stats.skipped_blocks)}")
 
 
 if __name__ == "__main__":

@@ -17,9 +17,11 @@ dL/dc = -colsum(dS) and dL/dlog f is its reverse cumsum (autodiff of the cumsum 
 ACP: with `acp_epsilon`, a tile (query rows [m0, m1], key cols [n0, n1], n1 < m0) is pruned when its largest
 decay c[m0] - c[n1] is below delta = -2U - log T + log eps per (batch, head), U >= max |q.k| / sqrt(d).
 The pruned attention mass of every row is then below eps and the output moves by at most 2 eps max|v|.
-Blockwise skips a tile's compute (`lax.cond`) only when every (batch, head) prunes it and masks it per
-(batch, head) otherwise; the FLOP meter charges a cond its expensive branch, so `AcpStats.flops_saved`
-is what a harness may credit.
+Every implementation drops the same tiles from the result, but they skip different amounts of work: plain
+masks (computes all T x T logits, skips nothing); blockwise skips a tile's compute (`lax.cond`) only when
+every (batch, head) prunes it and masks it per (batch, head) otherwise; the Pallas kernels skip per
+(batch, head) program. `AcpStats` reports both what the rule pruned and what the implementation in use
+skipped; the FLOP meter charges a cond its expensive branch, so `flops_saved` is what a harness may credit.
 """
 from __future__ import annotations
 
@@ -39,15 +41,20 @@ IMPLEMENTATIONS = ("auto", "plain", "blockwise", "pallas")
 
 
 class AcpStats(NamedTuple):
-  """What ACP pruned, as int32/float32 scalars (traceable, so they can leave a jit).
+  """What ACP pruned and what the forward skipped, as int32/float32 scalars (traceable, so they can leave a jit).
 
-  A tile is one (batch, head, query block, key block) pair of the causal lower triangle.
-  `flops_saved` counts the two pruned matmuls of the forward (4 * block^2 * head_dim per tile); the
-  backward of a pruned tile is skipped too (another ~2.5x that, not included).
+  A tile is one (batch, head, query block, key block) of the causal lower triangle; `total_blocks` counts
+  them all. `pruned_blocks`: tiles the rule drops from the result (per batch and head). `skipped_blocks`:
+  tiles whose forward compute the implementation in use skipped: 0 for plain; for blockwise B * H per
+  (query block, key block) that every (batch, head) prunes; for pallas on a CUDA GPU `pruned_blocks` (each
+  (batch, head) program starts its loop at its first kept tile), elsewhere as blockwise (what runs there).
+  `flops_saved` counts the two skipped matmuls (4 * block^2 * head_dim per skipped tile); the backward
+  skips the same tiles (another ~2.5x that, not included).
   """
   skipped_blocks: jax.Array
   total_blocks: jax.Array
   flops_saved: jax.Array
+  pruned_blocks: jax.Array
 
 
 def log_forget_gate(logits: jax.Array) -> jax.Array:
@@ -88,7 +95,7 @@ def forgetting_attention_with_stats(q: jax.Array, k: jax.Array, v: jax.Array, lo
   if acp_epsilon is not None:
     delta = acp_threshold(q, k, acp_epsilon, qk_bound)
     keep = _keep_tiles(c, delta, block)  # (B, H, nb, nb)
-  stats = _stats(keep, batch, heads, length, block, head_dim)
+  stats = _stats(keep, implementation, batch, heads, length, block, head_dim)
 
   if implementation == "plain":
     out = _plain(q, k, v, c, keep, block)
@@ -158,16 +165,40 @@ def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
   return (np.arange(nb) >= first[..., None]) & np.tril(np.ones((nb, nb), bool))
 
 
-def _stats(keep: jax.Array | None, batch: int, heads: int, length: int, block: int,
+def _stats(keep: jax.Array | None, implementation: str, batch: int, heads: int, length: int, block: int,
            head_dim: int) -> AcpStats:
   nb = _num_blocks(length, block)
   total = batch * heads * nb * (nb + 1) // 2
   if keep is None:
-    skipped = jnp.zeros((), jnp.int32)
+    pruned = skipped = jnp.zeros((), jnp.int32)
   else:
-    skipped = total - jnp.sum(keep & np.tril(np.ones((nb, nb), bool)), dtype=jnp.int32)
+    pruned = total - jnp.sum(keep & np.tril(np.ones((nb, nb), bool)), dtype=jnp.int32)
+    if implementation == "pallas":  # The kernels run on CUDA only; elsewhere `pallas` runs blockwise.
+      skipped = jax.lax.platform_dependent(keep, cuda=lambda keep: skipped_tiles(keep, "pallas"),
+                                           default=lambda keep: skipped_tiles(keep, "blockwise"))
+    else:
+      skipped = skipped_tiles(keep, implementation)
   flops = skipped.astype(jnp.float32) * (4.0 * block * block * head_dim)
-  return AcpStats(skipped, jnp.asarray(total, jnp.int32), flops)
+  return AcpStats(skipped, jnp.asarray(total, jnp.int32), flops, pruned)
+
+
+def skipped_tiles(keep: jax.Array, implementation: str) -> jax.Array:
+  """Tiles whose forward compute `implementation` skips, given ACP's kept tiles `keep` (B, H, nb, nb).
+
+  plain: none (it masks the materialised logits). blockwise: all B * H tiles of each (query block, key
+  block) that no (batch, head) keeps (its `lax.cond` skips a tile for the whole batch or not at all).
+  pallas (the CUDA kernels): per (batch, head, query block), the key blocks before the first kept one,
+  where the forward program's loop starts.
+  """
+  batch, heads, nb = keep.shape[:3]
+  if implementation == "blockwise":
+    unused = ~jnp.any(keep, axis=(0, 1)) & np.tril(np.ones((nb, nb), bool))
+    return batch * heads * jnp.sum(unused, dtype=jnp.int32)
+  if implementation == "pallas":
+    return jnp.sum(jnp.argmax(keep, axis=-1), dtype=jnp.int32)
+  if implementation == "plain":
+    return jnp.zeros((), jnp.int32)
+  raise ValueError(f"implementation must be 'plain', 'blockwise' or 'pallas', got {implementation!r}")
 
 
 def attend_to_prefix(q: jax.Array, k: jax.Array, v: jax.Array, c_q: jax.Array, c_k: jax.Array) -> jax.Array:

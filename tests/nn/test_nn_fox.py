@@ -1,6 +1,8 @@
 """Forgetting attention against float64 NumPy oracles: forward, gradients, ACP."""
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -115,8 +117,9 @@ def test_acp_prunes_tiles_within_its_bound(implementation):
   allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   nb = 10
   assert int(stats.total_blocks) == 2 * 2 * nb * (nb + 1) // 2
-  assert int(stats.skipped_blocks) == skipped > 0
-  assert float(stats.flops_saved) == skipped * 4 * block * block * q.shape[-1]
+  assert int(stats.pruned_blocks) == skipped > 0
+  # Head 1 keeps every tile, so neither implementation skips any compute (see the tile-count tests below).
+  assert int(stats.skipped_blocks) == 0 and float(stats.flops_saved) == 0.0
   # Only the strongly decaying head loses tiles.
   assert allowed[:, 1].all() and not allowed[:, 0][:, np.tril(np.ones((40, 40), bool))].all()
 
@@ -162,9 +165,66 @@ def test_acp_with_given_bound_and_stats_under_jit():
                                                                 implementation="blockwise", block_size=4))
   _, loose = run(q, k, v, log_fgate)
   _, tight = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=1e-3, block_size=4)
-  assert 0 < int(loose.skipped_blocks) < int(tight.skipped_blocks)  # a looser bound prunes less
+  assert 0 < int(loose.pruned_blocks) < int(tight.pruned_blocks)  # a looser bound prunes less
   _, off = fox.forgetting_attention_with_stats(q, k, v, log_fgate, block_size=4)
-  assert int(off.skipped_blocks) == 0
+  assert int(off.skipped_blocks) == int(off.pruned_blocks) == 0
+
+
+def _unequal_decay_inputs():
+  """Head 0 forgets fast (log f = -3), head 1 slower (-1): far tiles are pruned by both, nearer ones by head 0."""
+  q, k, v, log_fgate = _strong_decay_inputs()
+  log_fgate[:, :, 1] = -1.0
+  return q, k, v, log_fgate
+
+
+def _count_tile_computations(monkeypatch, module, run) -> int:
+  """How often `run()` computes a tile's logits, counted at run time inside the compiled program."""
+  calls = []
+  original = module._tile_logits
+
+  def counting(*args, **kwargs):
+    jax.debug.callback(lambda: calls.append(1))  # fires only where the tile is computed (not in a skipped cond)
+    return original(*args, **kwargs)
+
+  monkeypatch.setattr(module, "_tile_logits", counting)
+  jax.block_until_ready(run())
+  jax.effects_barrier()
+  return len(calls)
+
+
+@pytest.mark.parametrize("implementation", ["blockwise", "pallas"])
+def test_acp_stats_report_the_tiles_the_implementation_skipped(monkeypatch, implementation):
+  q, k, v, log_fgate = _unequal_decay_inputs()
+  epsilon, block, (batch, _, heads, head_dim) = 1e-3, 4, q.shape
+  # A fresh jit of the unjitted function, so that the counting tile is traced in (not a cached program).
+  run = jax.jit(functools.partial(fox.forgetting_attention_with_stats.__wrapped__, acp_epsilon=epsilon,
+                                  implementation=implementation, block_size=block))
+  calls = _count_tile_computations(monkeypatch, fox, lambda: run(q, k, v, log_fgate))
+  _, stats = run(q, k, v, log_fgate)
+  computed = calls * batch * heads  # each blockwise step computes one tile of every (batch, head)
+  assert int(stats.skipped_blocks) == int(stats.total_blocks) - computed > 0
+  assert float(stats.flops_saved) == int(stats.skipped_blocks) * 4 * block * block * head_dim
+  _, pruned = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  assert int(stats.pruned_blocks) == pruned > int(stats.skipped_blocks)  # tiles only head 0 prunes still run
+  # Plain masks the materialised T x T logits: it prunes the same tiles and skips none.
+  _, plain = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon, implementation="plain",
+                                                 block_size=block)
+  assert int(plain.pruned_blocks) == pruned and int(plain.skipped_blocks) == 0 and float(plain.flops_saved) == 0
+
+
+@pytest.mark.parametrize("inner", [None, 2])
+def test_acp_tiles_skipped_by_the_kernels_are_counted_per_batch_and_head(monkeypatch, inner):
+  q, k, v, log_fgate = _unequal_decay_inputs()
+  epsilon, block, (batch, length, heads, _) = 1e-3, 4, q.shape
+  steps_per_tile = block // (inner or block)
+  calls = _count_tile_computations(monkeypatch, fox_pallas,
+                                   lambda: _pallas(q, k, v, log_fgate, block, epsilon, inner))  # forward only
+  keep = fox._keep_tiles(jnp.cumsum(log_fgate, axis=1), fox.acp_threshold(q, k, epsilon), block)
+  skipped = int(fox.skipped_tiles(keep, "pallas"))
+  nb = -(-length // block)
+  assert calls == (batch * heads * nb * (nb + 1) // 2 - skipped) * steps_per_tile
+  _, pruned = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  assert skipped == pruned > int(fox.skipped_tiles(keep, "blockwise")) > 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -229,7 +289,7 @@ def test_pallas_kernels_prune_the_same_tiles_as_blockwise_when_gates_exceed_one(
                                                    block_size=block)
   pallas = lambda *xs: _pallas(*xs, block, epsilon, inner=2)
   _, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon, block_size=block)
-  assert int(stats.skipped_blocks) > 0
+  assert int(stats.pruned_blocks) > 0
   for fn in (blockwise, pallas):
     np.testing.assert_allclose(fn(q, k, v, log_fgate), fox.forgetting_attention(
         q, k, v, log_fgate, acp_epsilon=epsilon, implementation="plain", block_size=block), rtol=0, atol=2e-6)
