@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nevis.learners.nn import fox, fox_pallas
+from nevis.learners.nn import fox, fox_decay, fox_pallas
 
 ACP_EPSILON = math.exp(-10.0)
 
@@ -153,9 +153,9 @@ def _pallas_config(text: str) -> tuple[int, fox_pallas.KernelConfig]:
 def _pallas_fn(block: int, config: fox_pallas.KernelConfig, log_f, acp=None, interpret: bool = False):
   """The kernels as `fox.forgetting_attention(implementation="pallas")` runs them, with a given tiling."""
   def attention(q, k, v):
-    c = jnp.cumsum(log_f, axis=1)
-    keep = None if acp is None else fox._keep_tiles(c, fox.acp_threshold(q, k, acp), block)
-    return fox_pallas.forgetting_attention_pallas(q, k, v, c, keep, block_size=block, config=config,
+    decay = fox_decay.block_decay(log_f, block)
+    keep = None if acp is None else fox._keep_tiles(decay, fox.acp_threshold(q, k, acp), block)
+    return fox_pallas.forgetting_attention_pallas(q, k, v, decay, keep, block_size=block, config=config,
                                                   interpret=interpret)
   return attention
 

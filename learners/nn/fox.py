@@ -1,6 +1,9 @@
 """Forgetting Attention (FoX, Lin et al. 2025) with Adaptive Computation Pruning (ACP).
 
-    o_i = sum_{j<=i} softmax_j(q_i.k_j / sqrt(d) + c_i - c_j) v_j,    c = cumsum(log f) in float32
+    o_i = sum_{j<=i} softmax_j(q_i.k_j / sqrt(d) + c_i - c_j) v_j,    c = cumsum(log f)
+
+c is kept relative to each block's start (`fox_decay`): c_i - c_j is computed as an exact integer offset
+between blocks plus a difference of small float32 numbers, so its error does not grow with T.
 
 Implementations (all exact; `auto` = plain up to T = 1024, blockwise above; it never picks pallas):
   * `plain`: materialises the (T, T) logits; cheapest for short sequences (image patches).
@@ -33,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nevis.learners.nn.fox_decay import BlockDecay, base_per_position, block_decay, num_blocks
+
 # Finite, so that masked logits never produce inf - inf = NaN in values or gradients.
 MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)
 # Above this length `auto` switches from the materialised form to the blockwise one.
@@ -44,12 +49,10 @@ class AcpStats(NamedTuple):
   """What ACP pruned and what the forward skipped, as int32/float32 scalars (traceable, so they can leave a jit).
 
   A tile is one (batch, head, query block, key block) of the causal lower triangle; `total_blocks` counts
-  them all. `pruned_blocks`: tiles the rule drops from the result (per batch and head). `skipped_blocks`:
-  tiles whose forward compute the implementation in use skipped: 0 for plain; for blockwise B * H per
-  (query block, key block) that every (batch, head) prunes; for pallas on a CUDA GPU `pruned_blocks` (each
-  (batch, head) program starts its loop at its first kept tile), elsewhere as blockwise (what runs there).
-  `flops_saved` counts the two skipped matmuls (4 * block^2 * head_dim per skipped tile); the backward
-  skips the same tiles (another ~2.5x that, not included).
+  them all. `pruned_blocks`: tiles the rule drops from the result. `skipped_blocks`: tiles whose forward
+  compute the implementation in use skipped (`skipped_tiles`; `pallas` off a CUDA GPU runs blockwise).
+  `flops_saved` counts their two matmuls (4 * block^2 * head_dim per tile); the backward skips the same
+  tiles (another ~2.5x that, not included).
   """
   skipped_blocks: jax.Array
   total_blocks: jax.Array
@@ -89,24 +92,24 @@ def forgetting_attention_with_stats(q: jax.Array, k: jax.Array, v: jax.Array, lo
   block = _tile_size(length, block_size)
   if implementation == "auto":
     implementation = "plain" if length <= PLAIN_MAX_LENGTH else "blockwise"
-  c = jnp.cumsum(log_fgate.astype(jnp.float32), axis=1)
+  decay = block_decay(log_fgate, block)
 
   keep = None
   if acp_epsilon is not None:
     delta = acp_threshold(q, k, acp_epsilon, qk_bound)
-    keep = _keep_tiles(c, delta, block)  # (B, H, nb, nb)
+    keep = _keep_tiles(decay, delta, block)  # (B, H, nb, nb)
   stats = _stats(keep, implementation, batch, heads, length, block, head_dim)
 
   if implementation == "plain":
-    out = _plain(q, k, v, c, keep, block)
+    out = _plain(q, k, v, decay, keep, block)
   elif implementation == "blockwise":
-    out = _blockwise(q, k, v, c, keep, block)
+    out = _blockwise(q, k, v, decay, keep, block)
   else:
     from nevis.learners.nn import fox_pallas  # Optional dependency on Pallas; imported only when asked for.
     out = jax.lax.platform_dependent(
-        q, k, v, c, keep,
+        q, k, v, decay, keep,
         cuda=lambda *xs: fox_pallas.forgetting_attention_pallas(*xs, block_size=block),
-        default=lambda q, k, v, c, keep: _blockwise(q, k, v, c, keep, block))
+        default=lambda q, k, v, decay, keep: _blockwise(q, k, v, decay, keep, block))
   return out, stats
 
 
@@ -140,11 +143,7 @@ def _tile_size(length: int, block_size: int) -> int:
   return min(block_size, length)
 
 
-def _num_blocks(length: int, block: int) -> int:
-  return -(-length // block)
-
-
-def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
+def _keep_tiles(decay: BlockDecay, delta: jax.Array, block: int) -> jax.Array:
   """(B, H, nb, nb) bool: tile (qb, kb) is visited. Diagonal tiles always are (their largest decay is 0).
 
   Each query block keeps a run of key blocks ending at the diagonal, from the first tile whose largest
@@ -152,12 +151,13 @@ def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
   log f > 0 somewhere it keeps a few more, so that every implementation (and the kernels' loop bounds)
   prunes the same tiles.
   """
-  batch, length, heads = c.shape
-  nb = _num_blocks(length, block)
+  batch, length, heads = decay.local.shape
+  nb = num_blocks(length, block)
   starts = np.arange(nb) * block
   ends = np.minimum(starts + block, length) - 1
-  c_bh = jnp.transpose(c, (0, 2, 1))  # (B, H, T)
-  largest_decay = c_bh[:, :, starts, None] - c_bh[:, :, None, ends]  # (B, H, qb, kb) when c non-increasing
+  local, base = jnp.transpose(decay.local, (0, 2, 1)), jnp.transpose(decay.base, (0, 2, 1))  # (B, H, T / nb)
+  # c[start of qb] - c[end of kb]: (B, H, qb, kb), the tile's largest decay when c is non-increasing.
+  largest_decay = (base[:, :, :, None] - base[:, :, None, :]) + (local[:, :, starts, None] - local[:, :, None, ends])
   lower = np.tril(np.ones((nb, nb), bool), -1)
   diagonal = np.eye(nb, dtype=bool)
   reaches = diagonal | (lower & (largest_decay >= delta[:, :, None, None]))
@@ -167,7 +167,7 @@ def _keep_tiles(c: jax.Array, delta: jax.Array, block: int) -> jax.Array:
 
 def _stats(keep: jax.Array | None, implementation: str, batch: int, heads: int, length: int, block: int,
            head_dim: int) -> AcpStats:
-  nb = _num_blocks(length, block)
+  nb = num_blocks(length, block)
   total = batch * heads * nb * (nb + 1) // 2
   if keep is None:
     pruned = skipped = jnp.zeros((), jnp.int32)
@@ -188,7 +188,7 @@ def skipped_tiles(keep: jax.Array, implementation: str) -> jax.Array:
   plain: none (it masks the materialised logits). blockwise: all B * H tiles of each (query block, key
   block) that no (batch, head) keeps (its `lax.cond` skips a tile for the whole batch or not at all).
   pallas (the CUDA kernels): per (batch, head, query block), the key blocks before the first kept one,
-  where the forward program's loop starts.
+  where the forward program's loop starts. (Under `vmap` a cond computes both branches: nothing is skipped.)
   """
   batch, heads, nb = keep.shape[:3]
   if implementation == "blockwise":
@@ -220,12 +220,12 @@ def attend_to_prefix(q: jax.Array, k: jax.Array, v: jax.Array, c_q: jax.Array, c
 # Plain: (T, T) logits.
 
 
-def _plain(q, k, v, c, keep, block):
+def _plain(q, k, v, decay, keep, block):
   length, head_dim = q.shape[1], q.shape[3]
   scale = 1.0 / math.sqrt(head_dim)
   logits = jnp.einsum("bqhd,bkhd->bhqk", q, k, preferred_element_type=jnp.float32) * scale
-  c_bh = jnp.transpose(c, (0, 2, 1))
-  logits = logits + (c_bh[:, :, :, None] - c_bh[:, :, None, :])
+  local, base = (jnp.transpose(x, (0, 2, 1)) for x in (decay.local, base_per_position(decay, block)))
+  logits = logits + ((base[:, :, :, None] - base[:, :, None, :]) + (local[:, :, :, None] - local[:, :, None, :]))
   allowed = jnp.asarray(np.tril(np.ones((length, length), bool)))
   if keep is not None:
     tile = np.arange(length) // block
@@ -246,12 +246,9 @@ def _causal_tile_pairs(nb: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_tiles(x: jax.Array, block: int, pad_mode: str = "constant") -> jax.Array:
-  """(B, T, H, ...) -> (nb, B, H, block, ...), padding T at the end (causality hides the padding).
-
-  c is padded with its last value ("edge"), so padded keys decay like the last real key.
-  """
+  """(B, T, H, ...) -> (nb, B, H, block, ...), padding T at the end (causality hides the padding)."""
   batch, length, heads = x.shape[:3]
-  nb = _num_blocks(length, block)
+  nb = num_blocks(length, block)
   pad = nb * block - length
   x = jnp.pad(x, [(0, 0), (0, pad)] + [(0, 0)] * (x.ndim - 2), mode=pad_mode)
   x = x.reshape((batch, nb, block, heads) + x.shape[3:])
@@ -267,39 +264,47 @@ def _from_tiles(x: jax.Array, length: int) -> jax.Array:
   return x[:, :length]
 
 
-def _tile_logits(q_tile, k_tile, cq_tile, ck_tile, on_diagonal, scale):
+def _tile_logits(q_tile, k_tile, cq_tile, ck_tile, offset, on_diagonal, scale):
+  """offset: base[qb] - base[kb] (B, H), an exact integer; cq, ck: `local` of the tile's rows and columns."""
   logits = jnp.einsum("bhqd,bhkd->bhqk", q_tile, k_tile, preferred_element_type=jnp.float32) * scale
-  logits = logits + (cq_tile[..., :, None] - ck_tile[..., None, :])
+  logits = logits + (offset[..., None, None] + (cq_tile[..., :, None] - ck_tile[..., None, :]))
   block = q_tile.shape[-2]
   causal = jnp.asarray(np.tril(np.ones((block, block), bool)))
   return jnp.where(causal | jnp.logical_not(on_diagonal), logits, MASK_VALUE)
 
 
-def _blockwise(q, k, v, c, keep, block):
+def _blockwise(q, k, v, decay, keep, block):
   keep_pairs = None
   if keep is not None:
     nb = keep.shape[-1]
     qb, kb = _causal_tile_pairs(nb)
     keep_pairs = jnp.transpose(keep[:, :, qb, kb], (2, 0, 1))  # (pairs, B, H)
-  return _flash(q, k, v, c, keep_pairs, block)
+  return _flash(q, k, v, decay.local, decay.base, keep_pairs, block)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5,))
-def _flash(q, k, v, c, keep_pairs, block):
-  out, _ = _flash_forward(q, k, v, c, keep_pairs, block)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
+def _flash(q, k, v, local, base, keep_pairs, block):
+  out, _ = _flash_forward(q, k, v, local, base, keep_pairs, block)
   return out
 
 
-def _flash_forward(q, k, v, c, keep_pairs, block):
+def _decay_tiles(local, base, block):
+  """`local` as (nb, B, H, block), padded with its last value (padded keys decay like the last real key),
+  and `base` as (nb, B, H)."""
+  return _to_tiles(local, block, "edge"), jnp.transpose(base, (1, 0, 2))
+
+
+def _flash_forward(q, k, v, local, base, keep_pairs, block):
   batch, length, heads, head_dim = q.shape
   scale = 1.0 / math.sqrt(head_dim)
-  nb = _num_blocks(length, block)
+  nb = num_blocks(length, block)
   q_tiles, k_tiles, v_tiles = (_to_tiles(x, block) for x in (q, k, v))
-  c_tiles = _to_tiles(c, block, "edge")
+  c_tiles, base_tiles = _decay_tiles(local, base, block)
   query_blocks, key_blocks = _causal_tile_pairs(nb)
 
   def tile_update(acc, row_max, row_sum, qi, ki):
-    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], qi == ki, scale)
+    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], base_tiles[qi] - base_tiles[ki],
+                          qi == ki, scale)
     new_max = jnp.maximum(row_max, jnp.max(logits, axis=-1))
     weights = jnp.exp(logits - new_max[..., None])
     rescale = jnp.exp(row_max - new_max)
@@ -333,25 +338,26 @@ def _flash_forward(q, k, v, c, keep_pairs, block):
   return out, log_sum_exp
 
 
-def _flash_fwd(q, k, v, c, keep_pairs, block):
-  out, log_sum_exp = _flash_forward(q, k, v, c, keep_pairs, block)
-  return out, (q, k, v, c, keep_pairs, out, log_sum_exp)
+def _flash_fwd(q, k, v, local, base, keep_pairs, block):
+  out, log_sum_exp = _flash_forward(q, k, v, local, base, keep_pairs, block)
+  return out, (q, k, v, local, base, keep_pairs, out, log_sum_exp)
 
 
 def _flash_bwd(block, residuals, d_out):
-  q, k, v, c, keep_pairs, out, log_sum_exp = residuals
+  q, k, v, local, base, keep_pairs, out, log_sum_exp = residuals
   batch, length, heads, head_dim = q.shape
   scale = 1.0 / math.sqrt(head_dim)
-  nb = _num_blocks(length, block)
+  nb = num_blocks(length, block)
   q_tiles, k_tiles, v_tiles = (_to_tiles(x, block) for x in (q, k, v))
-  c_tiles = _to_tiles(c, block, "edge")
+  c_tiles, base_tiles = _decay_tiles(local, base, block)
   d_out_tiles = _to_tiles(d_out.astype(jnp.float32), block)
   # D_i = do_i . o_i, the row term of the softmax backward.
   row_dot = _to_tiles(jnp.sum(d_out.astype(jnp.float32) * out.astype(jnp.float32), -1), block)
   query_blocks, key_blocks = _causal_tile_pairs(nb)
 
   def tile_grads(qi, ki):
-    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], qi == ki, scale)
+    logits = _tile_logits(q_tiles[qi], k_tiles[ki], c_tiles[qi], c_tiles[ki], base_tiles[qi] - base_tiles[ki],
+                          qi == ki, scale)
     weights = jnp.exp(logits - log_sum_exp[qi][..., None])
     d_out_tile = d_out_tiles[qi]
     d_v = jnp.einsum("bhqk,bhqd->bhkd", weights, d_out_tile)
@@ -383,8 +389,10 @@ def _flash_bwd(block, residuals, d_out):
   init = (zeros, zeros, zeros, jnp.zeros((nb, batch, heads, block), jnp.float32))
   pairs = (jnp.asarray(query_blocks), jnp.asarray(key_blocks), keep_pairs)
   (d_q, d_k, d_v, d_c), _ = jax.lax.scan(step, init, pairs)
+  # c_t = base[t // block] + local[t]: dL/dlocal = dL/dc, dL/dbase its sum over the block (0 on padding).
+  d_base = jnp.transpose(jnp.sum(d_c, axis=-1), (1, 0, 2))
   d_q, d_k, d_v, d_c = (_from_tiles(x, length) for x in (d_q, d_k, d_v, d_c))
-  return d_q.astype(q.dtype), d_k.astype(k.dtype), d_v.astype(v.dtype), d_c, None
+  return d_q.astype(q.dtype), d_k.astype(k.dtype), d_v.astype(v.dtype), d_c, d_base, None
 
 
 _flash.defvjp(_flash_fwd, _flash_bwd)

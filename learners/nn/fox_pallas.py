@@ -5,8 +5,10 @@ loops over the other side in steps of `KernelConfig.inner_block` (which divides 
 
 Forward: one program per (query block, batch, head) keeps its query block and an online softmax in
 registers and loops over key steps from the ACP start block (0 without ACP) to the diagonal, adding
-c_i - c_j in float32 per tile; it writes the output and the row log-sum-exp (base 2, as the kernels
-compute: c and the scale are multiplied by log2 e, and exp2 is the GPU's native exponential).
+c_i - c_j in float32 per tile as (base[qb] - base[kb]) + (local_i - local_j) (`fox_decay`: c relative to
+each block's start, so the error does not grow with T); it writes the output and the row log-sum-exp
+(base 2, as the kernels compute: the scale and each difference c_i - c_j are multiplied by log2 e, and
+exp2 is the GPU's native exponential).
 
 Backward: one fused kernel, also one program per (block j, batch, head), in two phases that share no
 state (so no atomics): (1) dK, dV and dc for key block j, looping over the query steps that attend to it
@@ -34,6 +36,7 @@ from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pallas_triton
 
 from nevis.learners.nn import fox
+from nevis.learners.nn.fox_decay import BlockDecay
 
 LOG2_E = math.log2(math.e)
 
@@ -59,10 +62,11 @@ class KernelConfig:
     return pallas_triton.CompilerParams(num_warps=self.num_warps, num_stages=self.num_stages)
 
 
-def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, c: jax.Array,
+def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, decay: BlockDecay,
                                 keep: jax.Array | None, *, block_size: int,
                                 config: KernelConfig = KernelConfig(), interpret: bool = False) -> jax.Array:
-  """q, k, v: (B, T, H, D); c = cumsum(log f): (B, T, H) float32; keep: ACP tiles (B, H, nb, nb) or None.
+  """q, k, v: (B, T, H, D); decay: `fox_decay.block_decay(log f, block_size)`; keep: ACP tiles (B, H, nb, nb)
+  or None.
 
   `keep` must hold, for each query block, a run of key blocks ending at the diagonal (as
   `fox._keep_tiles` makes it). On a GPU, head_dim, block_size and the inner block must be powers of two
@@ -70,6 +74,9 @@ def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, c: jax
   """
   batch, length, heads, _ = q.shape
   nb = -(-length // block_size)
+  if decay.local.shape != q.shape[:3] or decay.base.shape != (batch, nb, heads):
+    raise ValueError(f"decay must be block_decay(log f, {block_size}) of a {q.shape[:3]} log f, got local "
+                     f"{decay.local.shape} and base {decay.base.shape}")
   static = _Static(block_size, config.inner(block_size), config, keep is not None, interpret)
   if keep is None:
     keep = jnp.broadcast_to(jnp.tril(jnp.ones((nb, nb), bool)), (batch, heads, nb, nb))
@@ -77,7 +84,7 @@ def forgetting_attention_pallas(q: jax.Array, k: jax.Array, v: jax.Array, c: jax
   # Last query block that keeps each key block (the diagonal always does, so the max exists).
   rows = jnp.arange(nb, dtype=jnp.int32)[:, None]
   last_query_block = jnp.max(jnp.where(keep, rows, -1), axis=-2).astype(jnp.int32)  # (B, H, nb)
-  return _attention(q, k, v, c, first_key_block, last_query_block, static)
+  return _attention(q, k, v, decay.local, decay.base, first_key_block, last_query_block, static)
 
 
 def lower_for_gpu(fn, *args) -> str:
@@ -93,20 +100,24 @@ class _Static(NamedTuple):
   interpret: bool
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6,))
-def _attention(q, k, v, c, first_key_block, last_query_block, static):
-  out, _ = _forward(q, k, v, c, first_key_block, static)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(7,))
+def _attention(q, k, v, local, base, first_key_block, last_query_block, static):
+  out, _ = _forward(q, k, v, local, base, first_key_block, static)
   return out
 
 
-def _attention_fwd(q, k, v, c, first_key_block, last_query_block, static):
-  out, log2_sum_exp = _forward(q, k, v, c, first_key_block, static)
-  return out, (q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp)
+def _attention_fwd(q, k, v, local, base, first_key_block, last_query_block, static):
+  out, log2_sum_exp = _forward(q, k, v, local, base, first_key_block, static)
+  return out, (q, k, v, local, base, first_key_block, last_query_block, out, log2_sum_exp)
 
 
 def _attention_bwd(static, residuals, d_out):
   d_q, d_k, d_v, d_c = _backward(*residuals, d_out, static)
-  return d_q, d_k, d_v, d_c, None, None
+  # c_t = base[t // block] + local[t]: dL/dlocal = dL/dc, dL/dbase its sum over the block.
+  batch, length, heads = d_c.shape
+  padded = -(-length // static.block) * static.block
+  d_base = jnp.sum(_pad_time(d_c, padded).reshape(batch, -1, static.block, heads), axis=2)
+  return d_q, d_k, d_v, d_c, d_base, None, None
 
 
 _attention.defvjp(_attention_fwd, _attention_bwd)
@@ -123,12 +134,14 @@ def _rows_by_head(x: jax.Array, padded: int, mode: str = "constant") -> jax.Arra
   return jnp.transpose(_pad_time(x, padded, mode), (0, 2, 1))
 
 
-def _base2_decay(c: jax.Array, padded: int) -> jax.Array:
-  """c * log2(e) as (B, H, padded): the kernels work in base 2 (exp2 is the GPU's native exponential).
+def _local_decay(local: jax.Array, padded: int) -> jax.Array:
+  """`local` as (B, H, padded), in natural units: a tile scales each difference c_i - c_j by log2(e) (the
+  kernels work in base 2, exp2 being the GPU's native exponential), which rounds the (small) difference
+  rather than each (larger) value.
 
   Padded keys decay like the last real one; causality hides them from every real query.
   """
-  return _rows_by_head(c * LOG2_E, padded, "edge")
+  return _rows_by_head(local, padded, "edge")
 
 
 def _specs(padded: int, block: int, head_dim: int, nb: int):
@@ -150,7 +163,7 @@ def _cost(q: jax.Array, block: int, matmuls: int, exponentials: int, passes: int
                          bytes_accessed=passes * q.size * q.dtype.itemsize)
 
 
-def _forward(q, k, v, c, first_key_block, static):
+def _forward(q, k, v, local, base, first_key_block, static):
   batch, length, heads, head_dim = q.shape
   block = static.block
   nb = -(-length // block)
@@ -162,7 +175,7 @@ def _forward(q, k, v, c, first_key_block, static):
   out, log2_sum_exp = pl.pallas_call(
       kernel,
       grid=(nb, batch, heads),
-      in_specs=[own_block, whole_sequence, whole_sequence, whole_rows, per_block],
+      in_specs=[own_block, whole_sequence, whole_sequence, whole_rows, per_block, per_block],
       out_specs=[own_block, own_rows],
       out_shape=[jax.ShapeDtypeStruct(q_p.shape, q.dtype),
                  jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
@@ -170,31 +183,41 @@ def _forward(q, k, v, c, first_key_block, static):
       compiler_params=static.config.compiler_params(),
       cost_estimate=_cost(q, block, matmuls=2, exponentials=1, passes=4),
       name="forgetting_attention_fwd",
-  )(q_p, k_p, v_p, _base2_decay(c, padded), first_key_block)
+  )(q_p, k_p, v_p, _local_decay(local, padded), _per_block(base), first_key_block)
   return out[:, :length], log2_sum_exp
 
 
-def _tile_logits(q, k, c_q, c_k, scale, rows=None, cols=None):
-  """Base-2 logits of one tile in float32; causally masked when `rows`/`cols` are given (diagonal)."""
+def _per_block(base: jax.Array) -> jax.Array:
+  """(B, nb, H) -> (B, H, nb)."""
+  return jnp.transpose(base, (0, 2, 1))
+
+
+def _tile_logits(q, k, c_q, c_k, offset, scale, rows=None, cols=None):
+  """Base-2 logits of one tile in float32; causally masked when `rows`/`cols` are given (diagonal).
+
+  offset: base[query block] - base[key block], an exact integer; c_q, c_k: `local` of rows and columns."""
   logits = jax.lax.dot_general(q, k, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32) * scale
-  logits = logits + (c_q[:, None] - c_k[None, :])
+  logits = logits + (offset + (c_q[:, None] - c_k[None, :])) * LOG2_E
   if rows is None:
     return logits
   return jnp.where(rows[:, None] >= cols[None, :], logits, fox.MASK_VALUE)
 
 
-def _forward_kernel(q_ref, k_ref, v_ref, c_ref, first_key_block_ref, o_ref, lse_ref, *, block, inner, scale):
+def _forward_kernel(q_ref, k_ref, v_ref, c_ref, base_ref, first_key_block_ref, o_ref, lse_ref, *, block, inner,
+                    scale):
   query_block = pl.program_id(0)
   own = pl.ds(query_block * block, block)
   q = q_ref[...]
   c_q = c_ref[own]
   rows = query_block * block + jnp.arange(block)
+  steps = block // inner
 
   def visit(key_step, carry, masked):
     acc, row_max, row_sum = carry
     keys = pl.ds(key_step * inner, inner)
     cols = key_step * inner + jnp.arange(inner) if masked else None
-    logits = _tile_logits(q, k_ref[keys, :], c_q, c_ref[keys], scale, rows if masked else None, cols)
+    offset = base_ref[query_block] - base_ref[key_step // steps]
+    logits = _tile_logits(q, k_ref[keys, :], c_q, c_ref[keys], offset, scale, rows if masked else None, cols)
     new_max = jnp.maximum(row_max, jnp.max(logits, axis=1))
     weights = jnp.exp2(logits - new_max[:, None])
     rescale = jnp.exp2(row_max - new_max)
@@ -207,7 +230,6 @@ def _forward_kernel(q_ref, k_ref, v_ref, c_ref, first_key_block_ref, o_ref, lse_
            jnp.zeros((block,), jnp.float32))
   # Off-diagonal steps need no mask; the first step visited holds a visible key for every row (its first
   # column is at or before the block's first row), so no row's running max stays at the mask value.
-  steps = block // inner
   diagonal = query_block * steps
   carry = jax.lax.fori_loop(first_key_block_ref[query_block] * steps, diagonal,
                             functools.partial(visit, masked=False), carry)
@@ -217,7 +239,7 @@ def _forward_kernel(q_ref, k_ref, v_ref, c_ref, first_key_block_ref, o_ref, lse_
   lse_ref[...] = row_max + jnp.log2(row_sum)
 
 
-def _backward(q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp, d_out, static):
+def _backward(q, k, v, local, base, first_key_block, last_query_block, out, log2_sum_exp, d_out, static):
   batch, length, heads, head_dim = q.shape
   block = static.block
   nb = -(-length // block)
@@ -231,8 +253,8 @@ def _backward(q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp, 
   d_q, d_k, d_v, d_c = pl.pallas_call(
       kernel,
       grid=(nb, batch, heads),
-      in_specs=[whole_sequence, whole_sequence, whole_sequence, whole_rows, whole_sequence, whole_rows,
-                whole_rows, per_block, per_block],
+      in_specs=[whole_sequence, whole_sequence, whole_sequence, whole_rows, per_block, whole_sequence,
+                whole_rows, whole_rows, per_block, per_block],
       out_specs=[own_block, own_block, own_block, own_rows],
       out_shape=[jax.ShapeDtypeStruct(q_p.shape, jnp.float32)] * 3
       + [jax.ShapeDtypeStruct((batch, heads, padded), jnp.float32)],
@@ -240,7 +262,7 @@ def _backward(q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp, 
       compiler_params=static.config.compiler_params(),
       cost_estimate=_cost(q, block, matmuls=5, exponentials=2, passes=8),
       name="forgetting_attention_bwd",
-  )(q_p, k_p, v_p, _base2_decay(c, padded), d_out_p, log2_sum_exp, _rows_by_head(row_dot, padded),
+  )(q_p, k_p, v_p, _local_decay(local, padded), _per_block(base), d_out_p, log2_sum_exp, _rows_by_head(row_dot, padded),
     first_key_block, last_query_block)
   # dS = P (dP - D) is the gradient of the natural-log logits whichever base P was computed in, so the
   # kernel scales dq, dk by 1/sqrt(D) and dc needs no factor.
@@ -249,7 +271,7 @@ def _backward(q, k, v, c, first_key_block, last_query_block, out, log2_sum_exp, 
           d_c)
 
 
-def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, first_key_block_ref,
+def _backward_kernel(q_ref, k_ref, v_ref, c_ref, base_ref, do_ref, lse_ref, row_dot_ref, first_key_block_ref,
                      last_query_block_ref, dq_ref, dk_ref, dv_ref, dc_ref, *, block, inner, pruned, scale):
   j = pl.program_id(0)
   own = pl.ds(j * block, block)
@@ -258,9 +280,9 @@ def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, f
   steps = block // inner
   natural_scale = scale / LOG2_E  # 1/sqrt(D): d logits / d (q.k)
 
-  def score_gradients(q, k, v, do, c_q, c_k, lse, row_dot, rows=None, cols=None):
+  def score_gradients(q, k, v, do, c_q, c_k, offset, lse, row_dot, rows=None, cols=None):
     """Probabilities P and natural-logit gradients dS of one tile."""
-    probs = jnp.exp2(_tile_logits(q, k, c_q, c_k, scale, rows, cols) - lse[:, None])
+    probs = jnp.exp2(_tile_logits(q, k, c_q, c_k, offset, scale, rows, cols) - lse[:, None])
     d_probs = jax.lax.dot_general(do, v, (((1,), (1,)), ((), ())), preferred_element_type=jnp.float32)
     return probs, probs * (d_probs - row_dot[:, None])
 
@@ -272,7 +294,8 @@ def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, f
     rows = pl.ds(query_step * inner, inner)
     q, do = q_ref[rows, :], do_ref[rows, :]
     positions = query_step * inner + jnp.arange(inner) if masked else None
-    probs, d_scores = score_gradients(q, k, v, do, c_ref[rows], c_k, lse_ref[rows], row_dot_ref[rows],
+    offset = base_ref[query_step // steps] - base_ref[j]
+    probs, d_scores = score_gradients(q, k, v, do, c_ref[rows], c_k, offset, lse_ref[rows], row_dot_ref[rows],
                                       positions, own_positions if masked else None)
     if pruned:
       # ACP keeps a run of key blocks per query block; a column is a run too when c is non-increasing.
@@ -300,7 +323,8 @@ def _backward_kernel(q_ref, k_ref, v_ref, c_ref, do_ref, lse_ref, row_dot_ref, f
     keys = pl.ds(key_step * inner, inner)
     k = k_ref[keys, :]
     cols = key_step * inner + jnp.arange(inner) if masked else None
-    _, d_scores = score_gradients(q, k, v_ref[keys, :], do, c_q, c_ref[keys], lse, row_dot,
+    offset = base_ref[j] - base_ref[key_step // steps]
+    _, d_scores = score_gradients(q, k, v_ref[keys, :], do, c_q, c_ref[keys], offset, lse, row_dot,
                                   own_positions if masked else None, cols)
     return d_q + jnp.dot(d_scores.astype(k.dtype), k, preferred_element_type=jnp.float32)
 

@@ -88,3 +88,35 @@ def linear_recurrence(a, b):
     h = a[:, t] * h + b[:, t]
     out[:, t] = h
   return out
+
+
+def fox_chunked(q, k, v, log_fgate, d_out=None, chunk=512):
+  """`fox_forward` (out) and, given d_out, `fox_backward` (d_q, d_k, d_v, d_log_fgate) for long sequences:
+  float64, a chunk of query rows at a time, so (chunk, T) and never (T, T) logits are held."""
+  q, k, v, log_fgate = (np.asarray(x, np.float64) for x in (q, k, v, log_fgate))
+  batch, length, heads, head_dim = q.shape
+  c = np.cumsum(log_fgate, axis=1).transpose(0, 2, 1)  # (B, H, T)
+  out, d_q, d_k, d_v = (np.zeros(q.shape) for _ in range(4))
+  d_c = np.zeros((batch, heads, length))
+  for start in range(0, length, chunk):
+    end = min(length, start + chunk)
+    logits = np.einsum("bqhd,bkhd->bhqk", q[:, start:end], k[:, :end]) / np.sqrt(head_dim)
+    logits += c[:, :, start:end, None] - c[:, :, None, :end]
+    logits = np.where(np.arange(end)[None, :] <= np.arange(start, end)[:, None], logits, -np.inf)
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs /= probs.sum(-1, keepdims=True)
+    out[:, start:end] = np.einsum("bhqk,bkhd->bqhd", probs, v[:, :end])
+    if d_out is None:
+      continue
+    rows = np.asarray(d_out[:, start:end], np.float64)
+    d_probs = np.einsum("bqhd,bkhd->bhqk", rows, v[:, :end])
+    d_logits = probs * (d_probs - np.sum(d_probs * probs, -1, keepdims=True))
+    d_q[:, start:end] = np.einsum("bhqk,bkhd->bqhd", d_logits, k[:, :end]) / np.sqrt(head_dim)
+    d_k[:, :end] += np.einsum("bhqk,bqhd->bkhd", d_logits, q[:, start:end]) / np.sqrt(head_dim)
+    d_v[:, :end] += np.einsum("bhqk,bqhd->bkhd", probs, rows)
+    d_c[:, :, start:end] += d_logits.sum(-1)
+    d_c[:, :, :end] -= d_logits.sum(-2)
+  if d_out is None:
+    return out
+  d_log_fgate = np.flip(np.cumsum(np.flip(d_c.transpose(0, 2, 1), 1), 1), 1)
+  return out, (d_q, d_k, d_v, d_log_fgate)

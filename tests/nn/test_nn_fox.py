@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nn_oracles
-from nevis.learners.nn import fox, fox_pallas
+from nevis.learners.nn import fox, fox_decay, fox_pallas
 
 IMPLEMENTATIONS = ["plain", "blockwise"]
 
@@ -148,9 +148,8 @@ def test_acp_blockwise_gradients_match_pruned_oracle():
 
 def test_acp_kept_tiles_are_a_suffix_per_query_block_and_the_start_moves_right():
   q, k, v, log_fgate = _strong_decay_inputs(length=64)
-  c = jnp.cumsum(log_fgate, axis=1)
   delta = fox.acp_threshold(q, k, 1e-3)
-  keep = np.asarray(fox._keep_tiles(c, delta, 4))[0, 0]  # (nb, nb): batch 0, head 0
+  keep = np.asarray(fox._keep_tiles(fox_decay.block_decay(log_fgate, 4), delta, 4))[0, 0]  # (nb, nb): batch 0, head 0
   starts = []
   for query_block, row in enumerate(keep):
     kept = np.nonzero(row[:query_block + 1])[0]
@@ -219,7 +218,7 @@ def test_acp_tiles_skipped_by_the_kernels_are_counted_per_batch_and_head(monkeyp
   steps_per_tile = block // (inner or block)
   calls = _count_tile_computations(monkeypatch, fox_pallas,
                                    lambda: _pallas(q, k, v, log_fgate, block, epsilon, inner))  # forward only
-  keep = fox._keep_tiles(jnp.cumsum(log_fgate, axis=1), fox.acp_threshold(q, k, epsilon), block)
+  keep = fox._keep_tiles(fox_decay.block_decay(log_fgate, block), fox.acp_threshold(q, k, epsilon), block)
   skipped = int(fox.skipped_tiles(keep, "pallas"))
   nb = -(-length // block)
   assert calls == (batch * heads * nb * (nb + 1) // 2 - skipped) * steps_per_tile
@@ -234,11 +233,11 @@ def test_acp_tiles_skipped_by_the_kernels_are_counted_per_batch_and_head(monkeyp
 
 def _pallas(q, k, v, log_fgate, block, acp_epsilon=None, inner=None):
   """The kernels (interpret mode) on the same tiles and ACP mask as `fox.forgetting_attention`."""
-  c = jnp.cumsum(log_fgate, axis=1)
+  decay = fox_decay.block_decay(log_fgate, block)
   keep = None
   if acp_epsilon is not None:
-    keep = fox._keep_tiles(c, fox.acp_threshold(q, k, acp_epsilon), block)
-  return fox_pallas.forgetting_attention_pallas(q, k, v, c, keep, block_size=block, interpret=True,
+    keep = fox._keep_tiles(decay, fox.acp_threshold(q, k, acp_epsilon), block)
+  return fox_pallas.forgetting_attention_pallas(q, k, v, decay, keep, block_size=block, interpret=True,
                                                 config=fox_pallas.KernelConfig(inner_block=inner))
 
 
@@ -282,7 +281,8 @@ def test_pallas_kernels_prune_the_same_tiles_as_blockwise_when_gates_exceed_one(
   c[:9] = [-100, -60, -30, -12, -9, -6, -3, 0, -30]
   log_fgate[:, :, 0] = np.diff(c, prepend=0.0)
   epsilon, block = 1e-3, 4
-  keep = np.asarray(fox._keep_tiles(jnp.cumsum(log_fgate, 1), fox.acp_threshold(q, k, epsilon), block))
+  keep = np.asarray(fox._keep_tiles(fox_decay.block_decay(log_fgate, block), fox.acp_threshold(q, k, epsilon),
+                                    block))
   assert not keep[0, 0, 2, 0] and keep[0, 0, 3, 0]
   d_out = np.random.default_rng(14).normal(size=q.shape).astype(np.float32)
   blockwise = lambda *xs: fox.forgetting_attention(*xs, acp_epsilon=epsilon, implementation="blockwise",
@@ -308,7 +308,7 @@ def test_pallas_forward_and_backward_lower_to_triton_for_cuda():
   assert "forgetting_attention_fwd" in text and "forgetting_attention_bwd" in text
   assert "__gpu$xla.gpu.triton" in text
   with pytest.raises(ValueError, match="must divide"):
-    fox_pallas.forgetting_attention_pallas(q, k, v, jnp.cumsum(log_fgate, 1), None, block_size=64,
+    fox_pallas.forgetting_attention_pallas(q, k, v, fox_decay.block_decay(log_fgate, 64), None, block_size=64,
                                            config=fox_pallas.KernelConfig(inner_block=48))
 
 
