@@ -11,7 +11,7 @@ from nevis.learners.nn import blocks, peer
 from nevis.learners.nn.fox_layer import ForgettingAttentionLayer
 from nevis.learners.nn.lru import RecurrentBlock
 from nevis.learners.nn.peer import PEER
-from nn_testing import apply, extend, normal
+from .testing import apply, extend, normal
 
 SMALL = dict(d_model=16, num_layers=2, num_heads=2,
              peer=dict(num_experts=16, num_heads=2, top_k=2, d_query=4))

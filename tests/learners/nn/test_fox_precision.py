@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import nn_oracles
+from . import oracles
 from nevis.learners.nn import fox, fox_decay, fox_pallas
 
 BLOCK = 128
@@ -32,7 +32,7 @@ def _inputs(length):
 @functools.cache
 def _reference(length):
   q, k, v, log_fgate, _ = _inputs(length)
-  return nn_oracles.fox_chunked(q, k, v, log_fgate)
+  return oracles.fox_chunked(q, k, v, log_fgate)
 
 
 def test_block_decay_keeps_differences_exact_whatever_the_length():
@@ -80,7 +80,7 @@ def test_long_sequence_output_matches_float64(implementation, length):
 
 def test_long_sequence_gradients_match_float64():
   q, k, v, log_fgate, d_out = _inputs(2048)
-  _, want = nn_oracles.fox_chunked(q, k, v, log_fgate, d_out)
+  _, want = oracles.fox_chunked(q, k, v, log_fgate, d_out)
   loss = lambda *xs: jnp.sum(fox.forgetting_attention(*xs, implementation="blockwise", block_size=BLOCK) * d_out)
   grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(q, k, v, log_fgate)
   for name, got, expected in zip(["q", "k", "v", "log_fgate"], grads, want):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import nn_oracles
+from . import oracles
 from nevis.learners.nn import fox, fox_decay, fox_pallas
 
 IMPLEMENTATIONS = ["plain", "blockwise"]
@@ -23,16 +23,16 @@ def _inputs(seed, batch=2, length=21, heads=3, head_dim=8, gate_mean=2.0, scale=
 
 def test_oracle_matrix_form_equals_product_form():
   q, k, v, log_fgate = _inputs(0, batch=1, length=7, heads=2, head_dim=4)
-  matrix, _ = nn_oracles.fox_forward(q, k, v, log_fgate)
-  np.testing.assert_allclose(matrix, nn_oracles.fox_product_form(q, k, v, log_fgate), rtol=0, atol=1e-12)
+  matrix, _ = oracles.fox_forward(q, k, v, log_fgate)
+  np.testing.assert_allclose(matrix, oracles.fox_product_form(q, k, v, log_fgate), rtol=0, atol=1e-12)
 
 
 def test_oracle_backward_matches_finite_differences():
   q, k, v, log_fgate = _inputs(1, batch=1, length=5, heads=1, head_dim=3)
   d_out = np.random.default_rng(2).normal(size=q.shape)
-  grads = nn_oracles.fox_backward(q, k, v, log_fgate, d_out)
+  grads = oracles.fox_backward(q, k, v, log_fgate, d_out)
   inputs = [np.asarray(x, np.float64) for x in (q, k, v, log_fgate)]
-  loss = lambda xs: np.sum(nn_oracles.fox_forward(*xs)[0] * d_out)
+  loss = lambda xs: np.sum(oracles.fox_forward(*xs)[0] * d_out)
   for which in range(4):
     for index in [(0, 0, 0, 0), (0, 4, 0, 2), (0, 2, 0, 1)]:
       index = index[:inputs[which].ndim]
@@ -58,7 +58,7 @@ def test_without_forgetting_equals_causal_softmax_attention(implementation):
 def test_forward_matches_float64_oracle(implementation, length, block):
   q, k, v, log_fgate = _inputs(4, length=length)
   out = fox.forgetting_attention(q, k, v, log_fgate, implementation=implementation, block_size=block)
-  expected, _ = nn_oracles.fox_forward(q, k, v, log_fgate)
+  expected, _ = oracles.fox_forward(q, k, v, log_fgate)
   assert out.dtype == jnp.float32 and out.shape == q.shape
   np.testing.assert_allclose(out, expected, rtol=0, atol=2e-6)
 
@@ -71,7 +71,7 @@ def test_gradients_match_float64_oracle(implementation):
   attention = lambda *xs: fox.forgetting_attention(*xs, implementation=implementation, block_size=4)
   loss = lambda *xs: jnp.sum(attention(*xs) * d_out)
   grads = jax.jit(jax.grad(loss, argnums=(0, 1, 2, 3)))(q, k, v, log_fgate)
-  expected = nn_oracles.fox_backward(q, k, v, log_fgate, d_out)
+  expected = oracles.fox_backward(q, k, v, log_fgate, d_out)
   for name, got, want in zip(["q", "k", "v", "log_fgate"], grads, expected):
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()), err_msg=name)
   # f_1 never enters any decay F_ij, so its gradient is zero up to rounding.
@@ -84,7 +84,7 @@ def test_blockwise_bfloat16_inputs_close_to_oracle():
   q16, k16, v16 = (jnp.asarray(x, jnp.bfloat16) for x in (q, k, v))
   out = fox.forgetting_attention(q16, k16, v16, log_fgate, implementation="blockwise", block_size=8)
   assert out.dtype == jnp.bfloat16
-  expected, _ = nn_oracles.fox_forward(*(np.asarray(x, np.float32) for x in (q16, k16, v16)), log_fgate)
+  expected, _ = oracles.fox_forward(*(np.asarray(x, np.float32) for x in (q16, k16, v16)), log_fgate)
   np.testing.assert_allclose(np.asarray(out, np.float32), expected, rtol=0, atol=3e-2)
 
 
@@ -114,7 +114,7 @@ def test_acp_prunes_tiles_within_its_bound(implementation):
   epsilon, block = 1e-3, 4
   out, stats = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon,
                                                    implementation=implementation, block_size=block)
-  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  allowed, skipped = oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   nb = 10
   assert int(stats.total_blocks) == 2 * 2 * nb * (nb + 1) // 2
   assert int(stats.pruned_blocks) == skipped > 0
@@ -123,12 +123,12 @@ def test_acp_prunes_tiles_within_its_bound(implementation):
   # Only the strongly decaying head loses tiles.
   assert allowed[:, 1].all() and not allowed[:, 0][:, np.tril(np.ones((40, 40), bool))].all()
 
-  full, probs = nn_oracles.fox_forward(q, k, v, log_fgate)
+  full, probs = oracles.fox_forward(q, k, v, log_fgate)
   pruned_mass = np.where(allowed, 0.0, probs).sum(-1)
   assert pruned_mass.max() < epsilon
   assert np.abs(np.asarray(out) - full).max() <= 2 * epsilon * np.abs(v).max()
   # The pruned output is exactly attention restricted to the kept tiles.
-  restricted, _ = nn_oracles.fox_forward(q, k, v, log_fgate, allowed)
+  restricted, _ = oracles.fox_forward(q, k, v, log_fgate, allowed)
   np.testing.assert_allclose(out, restricted, rtol=0, atol=2e-6)
 
 
@@ -139,9 +139,9 @@ def test_acp_blockwise_gradients_match_pruned_oracle():
   loss = lambda *xs: jnp.sum(fox.forgetting_attention(*xs, acp_epsilon=epsilon, implementation="blockwise",
                                                       block_size=block) * d_out)
   grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
-  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  allowed, skipped = oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   assert skipped > 0
-  expected = nn_oracles.fox_backward(q, k, v, log_fgate, d_out, allowed)
+  expected = oracles.fox_backward(q, k, v, log_fgate, d_out, allowed)
   for name, got, want in zip(["q", "k", "v", "log_fgate"], grads, expected):
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-5 * max(1.0, np.abs(want).max()), err_msg=name)
 
@@ -203,7 +203,7 @@ def test_acp_stats_report_the_tiles_the_implementation_skipped(monkeypatch, impl
   computed = calls * batch * heads  # each blockwise step computes one tile of every (batch, head)
   assert int(stats.skipped_blocks) == int(stats.total_blocks) - computed > 0
   assert float(stats.flops_saved) == int(stats.skipped_blocks) * 4 * block * block * head_dim
-  _, pruned = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  _, pruned = oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   assert int(stats.pruned_blocks) == pruned > int(stats.skipped_blocks)  # tiles only head 0 prunes still run
   # Plain masks the materialised T x T logits: it prunes the same tiles and skips none.
   _, plain = fox.forgetting_attention_with_stats(q, k, v, log_fgate, acp_epsilon=epsilon, implementation="plain",
@@ -222,7 +222,7 @@ def test_acp_tiles_skipped_by_the_kernels_are_counted_per_batch_and_head(monkeyp
   skipped = int(fox.skipped_tiles(keep, "pallas"))
   nb = -(-length // block)
   assert calls == (batch * heads * nb * (nb + 1) // 2 - skipped) * steps_per_tile
-  _, pruned = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  _, pruned = oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   assert skipped == pruned > int(fox.skipped_tiles(keep, "blockwise")) > 0
 
 
@@ -251,10 +251,10 @@ def test_pallas_kernels_match_float64_oracle(length, block, inner):
   q, k, v, log_fgate = _inputs(11, length=length, gate_mean=-1.0)
   d_out = np.random.default_rng(12).normal(size=q.shape).astype(np.float32)
   out = _pallas(q, k, v, log_fgate, block, inner=inner)
-  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate)[0], rtol=0, atol=2e-6)
+  np.testing.assert_allclose(out, oracles.fox_forward(q, k, v, log_fgate)[0], rtol=0, atol=2e-6)
   loss = lambda *xs: jnp.sum(_pallas(*xs, block, inner=inner) * d_out)
   grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
-  _assert_gradients_match(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out))
+  _assert_gradients_match(grads, oracles.fox_backward(q, k, v, log_fgate, d_out))
   assert np.abs(np.asarray(grads[3])[:, 0]).max() < 1e-5  # the first gate never enters a decay
 
 
@@ -262,14 +262,14 @@ def test_pallas_kernels_match_float64_oracle(length, block, inner):
 def test_pallas_kernels_with_acp_match_pruned_oracle(inner):
   q, k, v, log_fgate = _strong_decay_inputs(length=24)
   epsilon, block = 1e-3, 4
-  allowed, skipped = nn_oracles.acp_allowed(q, k, log_fgate, epsilon, block)
+  allowed, skipped = oracles.acp_allowed(q, k, log_fgate, epsilon, block)
   assert skipped > 0
   out = _pallas(q, k, v, log_fgate, block, epsilon, inner)
-  np.testing.assert_allclose(out, nn_oracles.fox_forward(q, k, v, log_fgate, allowed)[0], rtol=0, atol=2e-6)
+  np.testing.assert_allclose(out, oracles.fox_forward(q, k, v, log_fgate, allowed)[0], rtol=0, atol=2e-6)
   d_out = np.random.default_rng(13).normal(size=q.shape).astype(np.float32)
   loss = lambda *xs: jnp.sum(_pallas(*xs, block, epsilon, inner) * d_out)
   grads = jax.grad(loss, argnums=(0, 1, 2, 3))(q, k, v, log_fgate)
-  _assert_gradients_match(grads, nn_oracles.fox_backward(q, k, v, log_fgate, d_out, allowed))
+  _assert_gradients_match(grads, oracles.fox_backward(q, k, v, log_fgate, d_out, allowed))
 
 
 def test_pallas_kernels_prune_the_same_tiles_as_blockwise_when_gates_exceed_one():

@@ -5,24 +5,24 @@ import jax
 import numpy as np
 from flax import nnx
 
-import nn_oracles
+from . import oracles
 from nevis.learners.nn import lru
-from nn_testing import apply, normal
+from .testing import apply, normal
 
-D, HEADS = 16, 2  # shared sizes (see nn_testing)
+D, HEADS = 16, 2  # shared sizes (see testing.py)
 
 
 def test_associative_scan_equals_sequential_loop():
   rng = np.random.default_rng(0)
   a = rng.uniform(0.0, 1.0, size=(2, 12, D)).astype(np.float32)
   b = rng.normal(size=(2, 12, D)).astype(np.float32)
-  np.testing.assert_allclose(lru.linear_recurrence(a, b), nn_oracles.linear_recurrence(a, b), rtol=1e-5,
+  np.testing.assert_allclose(lru.linear_recurrence(a, b), oracles.linear_recurrence(a, b), rtol=1e-5,
                              atol=1e-6)
   initial = rng.normal(size=(2, D)).astype(np.float32)
   b_with_initial = b.copy()
   b_with_initial[:, 0] += a[:, 0] * initial
   np.testing.assert_allclose(lru.linear_recurrence(a, b, initial),
-                             nn_oracles.linear_recurrence(a, b_with_initial), rtol=1e-5, atol=1e-6)
+                             oracles.linear_recurrence(a, b_with_initial), rtol=1e-5, atol=1e-6)
 
 
 def _rglru_loop(layer: lru.RGLRU, x: np.ndarray, reset: np.ndarray) -> np.ndarray:
