@@ -4,9 +4,10 @@ import sys
 
 import numpy as np
 
-from .handlers.archive_fixtures import make_coil_zip, without_checksums
 from nevis.streams.nevis22 import variant_tasks
 from nevis.streams.prepare import manual_step_datasets, prepare_datasets, status_rows
+
+from .handlers.kit import coil_zip, without_checksums
 
 
 def test_full_stream_status_without_data_lists_97_missing_with_instructions(store_root):
@@ -42,16 +43,13 @@ def test_manual_step_list_names_kaggle_and_imagenet():
   assert "imagenet2012" in names and "olivetti_face" in names and "coil20" not in names
 
 
-def test_debug_stream_end_to_end(tmp_path, store_root, monkeypatch):
+def test_debug_stream_end_to_end(tmp_path, store_root, manual, monkeypatch):
   """COIL 20 from a fixture archive in --manual-dir; Pascal 2007 from TFDS's mock data when TFDS is here."""
   from nevis.streams.handlers import coil20
   from nevis.streams.tfds_source import tfds_available
 
   monkeypatch.setenv("TFDS_DATA_DIR", str(tmp_path / "tfds"))
-  manual = tmp_path / "manual"
-  manual.mkdir()
-  make_coil_zip(manual / "coil-20-proc.zip", "coil-20-proc", objects=range(1, 21), views=range(0, 72, 8),
-                colour=False)
+  coil_zip(manual / "coil-20-proc.zip", "coil-20-proc", objects=range(1, 21), views=range(0, 72, 8), colour=False)
   without_checksums(monkeypatch, coil20)
   tasks = variant_tasks("DEBUG", data_dir=store_root)
   assert [t.info.dataset for t in tasks] == ["voc_2007", "coil20"]

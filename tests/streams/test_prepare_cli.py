@@ -3,17 +3,17 @@
 trains to the end; a flipped byte stops the next run before training."""
 import contextlib
 
-
 import nevis
-from .handlers.archive_fixtures import make_coil_zip, without_checksums
 from nevis import cli
 from nevis.streams.tfds_source import tfds_available
+
+from .handlers.kit import coil_zip, without_checksums
 
 TINY = ["--set", "learner_options={num_steps: 3, width: 4, blocks_per_stage: [1], image_size: 16, "
         "learning_rates: [0.1], max_batch: 16}", "--no-progress", "--no-plot"]
 
 
-def test_debug_stream_from_missing_to_trained(tmp_path, store_root, monkeypatch, capsys):
+def test_debug_stream_from_missing_to_trained(tmp_path, store_root, manual, monkeypatch, capsys):
   from nevis.streams.handlers import coil20
 
   monkeypatch.chdir(tmp_path)
@@ -26,10 +26,7 @@ def test_debug_stream_from_missing_to_trained(tmp_path, store_root, monkeypatch,
   assert "voc_2007 (missing)" in err and "coil20 (missing)" in err and "nevis data prepare nevis22_debug" in err
   assert not (tmp_path / "w0" / "results.sqlite").exists()
 
-  manual = tmp_path / "manual"
-  manual.mkdir()
-  make_coil_zip(manual / "coil-20-proc.zip", "coil-20-proc", objects=range(1, 21), views=range(0, 72, 8),
-                colour=False)
+  coil_zip(manual / "coil-20-proc.zip", "coil-20-proc", objects=range(1, 21), views=range(0, 72, 8), colour=False)
   without_checksums(monkeypatch, coil20)
   if tfds_available():
     import tensorflow_datasets as tfds

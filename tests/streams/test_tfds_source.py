@@ -8,8 +8,7 @@ from nevis.errors import DataError
 from nevis.store import Store
 from nevis.streams.nevis22_catalogue import CATALOGUE
 from nevis.streams.tfds_source import prepare_tfds
-
-SPLITS = ("train", "dev", "dev_test", "test")
+from nevis.task import SPLITS
 
 
 def test_missing_tfds_is_a_one_line_install_hint(monkeypatch, tmp_path):
