@@ -1,9 +1,9 @@
 import numpy as np
 
-from .h1_archives import counts, encoded, prepare, value_label_pairs, without_checksums
+from .kit import encode
 
 
-def test_brodatz_grid_crops_and_per_texture_split(manual, store_root, monkeypatch):
+def test_brodatz_grid_crops_and_per_texture_split(manual, prepare):
   from nevis.streams.handlers import brodatz as handler
 
   # D1 and D3 are 100x100 (cells of 33: a full 3x3 grid); D112 is 99x99, whose last row and column of
@@ -15,19 +15,17 @@ def test_brodatz_grid_crops_and_per_texture_split(manual, store_root, monkeypatc
     for column in range(3):
       for row in range(3):
         image[row * 33:(row + 1) * 33, column * 33:(column + 1) * 33] = 10 * (3 * column + row) + 10
-    members = encoded(image, "GIF")
-    (manual / f"{name}.gif").write_bytes(members)
-  without_checksums(monkeypatch, handler, keep={f"{n}.gif" for n in sizes})
+    (manual / f"{name}.gif").write_bytes(encode(image, "GIF"))
   assert handler.grid_boxes(100, 100)[:2] == [(0, 0, 33, 33), (0, 33, 33, 66)]
   assert len(handler.grid_boxes(99, 99)) == 4
-  store = prepare("brodatz", store_root, manual)
+  ds = prepare("brodatz", keep={f"{n}.gif" for n in sizes})
   # D1 and D3: 5 train, 1 dev, 1 dev_test, 2 test each. D112 keeps 4 cells, k = 0..3; the third
   # permutation of default_rng(0), [8 0 5 4 2 | 7 | 6 | 1 3], puts them in train, test, train, test.
-  assert counts(store, "brodatz") == {"train": 12, "dev": 2, "dev_test": 2, "test": 6}
-  names = store.manifest("brodatz")["class_names"]
+  assert ds.counts() == {"train": 12, "dev": 2, "dev_test": 2, "test": 6}
+  names = ds.class_names
   assert len(names) == 111 and names[:3] == ["D1", "D2", "D3"] and names[-1] == "D112"
   # D1's permutation [4 5 2 6 3 | 8 | 7 | 0 1]: cell 8 (value 90) is dev, cells 0 and 1 (10, 20) test
-  assert [p for p in value_label_pairs(store, "brodatz", ["dev"]) if p[1] == 0] == [(90, 0)]
-  assert [p for p in value_label_pairs(store, "brodatz", ["test"]) if p[1] == 0] == [(10, 0), (20, 0)]
-  assert [p for p in value_label_pairs(store, "brodatz", ["train"]) if p[1] == 110] == [(10, 110), (40, 110)]
-  assert [p for p in value_label_pairs(store, "brodatz", ["test"]) if p[1] == 110] == [(20, 110), (50, 110)]
+  assert [p for p in ds.pairs("dev") if p[1] == 0] == [(90, 0)]
+  assert [p for p in ds.pairs("test") if p[1] == 0] == [(10, 0), (20, 0)]
+  assert [p for p in ds.pairs("train") if p[1] == 110] == [(10, 110), (40, 110)]
+  assert [p for p in ds.pairs("test") if p[1] == 110] == [(20, 110), (50, 110)]

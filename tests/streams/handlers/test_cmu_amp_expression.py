@@ -1,9 +1,9 @@
 import numpy as np
 
-from .h1_archives import counts, encoded, grey, prepare, value_label_pairs, without_checksums, write_zip
+from .kit import flat, write_zip
 
 
-def test_cmu_amp_seeded_per_subject_split(manual, store_root, monkeypatch):
+def test_cmu_amp_seeded_per_subject_split(manual, prepare):
   from nevis.streams.handlers import cmu_amp_expression as handler
 
   split_of = handler.split_of_file()
@@ -19,9 +19,8 @@ def test_cmu_amp_seeded_per_subject_split(manual, store_root, monkeypatch):
   members = {"readme.txt": b"text"}
   for subject, value in (("A", 40), ("C", 120)):
     for n in range(75):
-      members[f"{subject}{n:02d}.bmp"] = encoded(grey(value, (6, 6)), "BMP")
+      members[f"{subject}{n:02d}.bmp"] = flat(value, "BMP", (6, 6))
   write_zip(manual / "faceExpressionDatabase.zip", members)
-  without_checksums(monkeypatch, handler)
-  store = prepare("cmu_amp_expression", store_root, manual)
-  assert counts(store, "cmu_amp_expression") == {"train": 84, "dev": 18, "dev_test": 18, "test": 30}
-  assert value_label_pairs(store, "cmu_amp_expression", ["test"]) == [(40, 0)] * 15 + [(120, 2)] * 15
+  ds = prepare("cmu_amp_expression")
+  assert ds.counts() == {"train": 84, "dev": 18, "dev_test": 18, "test": 30}
+  assert ds.pairs("test") == [(40, 0)] * 15 + [(120, 2)] * 15

@@ -1,12 +1,11 @@
 import numpy as np
 
-from .h1_archives import counts, prepare, value_label_pairs, without_checksums, write_tar
 from nevis.streams import splits
 
+from .kit import write_tar
 
-def test_magellan_labels_from_confidence_one(manual, store_root, monkeypatch):
-  from nevis.streams.handlers import magellan_venus_volcanoes as handler
 
+def test_magellan_labels_from_confidence_one(manual, prepare):
   ground_truth = {
       1: "1 10 12 3\n2 40 41 5\n",  # a definite volcano
       2: "3 1 1 2\n4 5 5 1\n",  # only uncertain ones
@@ -20,9 +19,7 @@ def test_magellan_labels_from_confidence_one(manual, store_root, monkeypatch):
     if k in ground_truth:
       members[f"package/GroundTruths/img{k}.lxyr"] = ground_truth[k].encode()
   write_tar(manual / "volcanoes.tar.gz", members)
-  without_checksums(monkeypatch, handler)
-  store = prepare("magellan_venus_volcanoes", store_root, manual)
-  assert counts(store, "magellan_venus_volcanoes") == splits.plan_sizes(splits.recipe_all({"all": 5}))
-  pairs = value_label_pairs(store, "magellan_venus_volcanoes")
-  assert pairs == [(40, 1), (80, 0), (120, 0), (160, 1), (200, 0)]
-  assert store.manifest("magellan_venus_volcanoes")["class_names"] == ["no_volcano", "volcano"]
+  ds = prepare("magellan_venus_volcanoes")
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 5}))
+  assert ds.pairs() == [(40, 1), (80, 0), (120, 0), (160, 1), (200, 0)]
+  assert ds.class_names == ["no_volcano", "volcano"]
