@@ -3,8 +3,10 @@ import io
 import numpy as np
 import scipy.io
 
-from .h2_fixtures import SPLITS, image_bytes, prepare, split_counts, write_zip
 from nevis.streams import splits
+from nevis.task import SPLITS
+
+from .kit import COLOUR, flat, write_zip
 
 
 def _mat(name, ids):
@@ -13,9 +15,7 @@ def _mat(name, ids):
   return buffer.getvalue()
 
 
-def test_iaprtc12_pools_region_words_of_training_and_validation_images(tmp_path):
-  manual = tmp_path / "manual"
-  manual.mkdir()
+def test_iaprtc12_pools_region_words_of_training_and_validation_images(manual, prepare):
   bench = "saiaprtc12ok/benchmark"
   members = {
       f"{bench}/wlist.txt": b"1\tsky\n2\t\n3\ttree\n4\tman\n5\tdog\n",
@@ -27,19 +27,17 @@ def test_iaprtc12_pools_region_words_of_training_and_validation_images(tmp_path)
       "saiaprtc12ok/matlab/matlab/testing.mat": _mat("testing", [1040]),
   }
   for folder, image_id in (("00", 25), ("00", 30), ("01", 1040), ("01", 1041)):
-    data = image_bytes(image_id % 200, "JPEG")
+    data = flat(image_id % 200, "JPEG", COLOUR)
     members[f"benchmark/saiapr_tc-12/{folder}/images/{image_id}.jpg"] = data
     members[f"{bench}/saiapr_tc-12/{folder}/images/{image_id}.jpg"] = data  # the duplicate copy: skipped
     members[f"benchmark/saiapr_tc-12/{folder}/segmentation_masks/{image_id}_1.mat"] = b"mask"
   write_zip(manual / "iapr-tc12.zip", members)
-  store = prepare("iaprtc12", tmp_path, manual)  # Kaggle archives carry no checksum
-  manifest = store.manifest("iaprtc12")
-  assert manifest["class_names"] == ["sky", " ", "tree", "man", "dog"]
-  assert manifest["kind"] == "multi_label"
-  assert split_counts(store, "iaprtc12") == splits.plan_sizes(splits.recipe_all({"all": 3}))
+  ds = prepare("iaprtc12", checksums=True)  # Kaggle archives carry no checksum
+  assert ds.class_names == ["sky", " ", "tree", "man", "dog"]
+  assert ds.manifest["kind"] == "multi_label"
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 3}))
   rows = {}
   for split in SPLITS:
-    data = store.read("iaprtc12", split)
-    for image, label in zip(data.images, data.labels):
-      rows[int(round(float(image.mean())))] = label.tolist()
+    for m, label in zip(ds.means(split), ds.labels(split)):
+      rows[int(round(m))] = label
   assert rows == {25: [1, 0, 1, 0, 0], 30: [0, 0, 0, 0, 1], 41: [1, 0, 0, 1, 0]}  # 1041 % 200 = 41

@@ -1,12 +1,9 @@
-import io
-import tarfile
-
 import numpy as np
 import pytest
 
-from .h2_fixtures import (all_labels, image_bytes, level, prepare, split_counts, without_checksums,
-                         write_tar)
 from nevis.streams import splits
+
+from .kit import Link, flat, level, tar_bytes, write_tar
 
 
 def compress_z(data: bytes, max_bits: int = 16) -> bytes:
@@ -51,52 +48,28 @@ def test_unlzw_inverts_compress_across_code_widths():
     unlzw(b"\x1f\x8b\x08")
 
 
-def _part(entries):
-  """A tar (bytes) of files and symbolic links: {name: bytes} or {name: ("link", target)}."""
-  buffer = io.BytesIO()
-  with tarfile.open(fileobj=buffer, mode="w") as archive:
-    for name, content in entries.items():
-      info = tarfile.TarInfo(name)
-      if isinstance(content, tuple):
-        info.type, info.linkname = tarfile.SYMTYPE, content[1]
-        archive.addfile(info)
-      else:
-        info.size = len(content)
-        archive.addfile(info, io.BytesIO(content))
-  return buffer.getvalue()
-
-
-def test_vistex_reference_links_through_compressed_parts(tmp_path, monkeypatch):
-  from nevis.streams.handlers import vistex
-
-  manual = tmp_path / "manual"
-  manual.mkdir()
+def test_vistex_reference_links_through_compressed_parts(manual, prepare):
   # class ids: sorted groups Bark=0, Paintings=1, Water=2; images 80x80 (the texture crop takes 64x64)
-  flat = {f"VisTex/FLAT/512x512/{name}.ppm": image_bytes(level(label), "PPM", (80, 80, 3))
-          for name, label in (("Bark.0000", 0), ("Bark.0001", 0), ("Paintings.11.0000", 1), ("Water.0000", 2),
-                              ("GrassSky.0000", 2))}
+  flat_images = {f"VisTex/FLAT/512x512/{name}.ppm": flat(level(label), "PPM", (80, 80, 3))
+                 for name, label in (("Bark.0000", 0), ("Bark.0001", 0), ("Paintings.11.0000", 1),
+                                     ("Water.0000", 2), ("GrassSky.0000", 2))}
   links = {
-      "VisTex/Images/Reference/Bark/Bark.0000.ppm": ("link", "../../../FLAT/512x512/Bark.0000.ppm"),
-      "VisTex/Images/Reference/Bark/Bark.0001.ppm": ("link", "../../../FLAT/512x512/Bark.0001.ppm"),
-      "VisTex/Images/Reference/Paintings/Paintings.11.0000.ppm": (
-          "link", "../../../FLAT/512x512/Paintings.11.0000.ppm"),
-      "VisTex/Images/Reference/Water/Water.0000.ppm": ("link", "../../../FLAT/512x512/Water.0000.ppm"),
+      "VisTex/Images/Reference/Bark/Bark.0000.ppm": Link("../../../FLAT/512x512/Bark.0000.ppm"),
+      "VisTex/Images/Reference/Bark/Bark.0001.ppm": Link("../../../FLAT/512x512/Bark.0001.ppm"),
+      "VisTex/Images/Reference/Paintings/Paintings.11.0000.ppm": Link("../../../FLAT/512x512/Paintings.11.0000.ppm"),
+      "VisTex/Images/Reference/Water/Water.0000.ppm": Link("../../../FLAT/512x512/Water.0000.ppm"),
       # a scene texture, not a reference texture: skipped
-      "VisTex/Images/Scenes/GrassSky/GrassSky.0000.ppm": ("link", "../../../FLAT/512x512/GrassSky.0000.ppm"),
+      "VisTex/Images/Scenes/GrassSky/GrassSky.0000.ppm": Link("../../../FLAT/512x512/GrassSky.0000.ppm"),
       "VisTex/README": b"Vision Texture 1.0",
   }
   write_tar(manual / "VisTex.tar.gz", {
       "VisionTexture/buildVisTex": b"#!/bin/sh\n",
-      "VisionTexture/vistex1.0a.A.tar.Z": compress_z(_part(links)),
-      "VisionTexture/vistex1.0a.B.tar.Z": compress_z(_part(flat)),
-  }, "w:gz")
-  without_checksums(monkeypatch, vistex)
-  store = prepare("vistex", tmp_path, manual)
-  assert store.manifest("vistex")["class_names"] == ["Bark", "Paintings", "Water"]
-  assert split_counts(store, "vistex") == splits.plan_sizes(splits.recipe_all({"all": 4}))
-  assert all_labels(store, "vistex") == [0, 0, 1, 2]
-  assert store.manifest("vistex")["provenance"]["image_rule"] == "texture_crop"
-  for split in ("train", "dev", "dev_test", "test"):
-    data = store.read("vistex", split)
-    for image, label in zip(data.images, data.labels):
-      assert abs(float(image.mean()) - level(int(label))) < 3
+      "VisionTexture/vistex1.0a.A.tar.Z": compress_z(tar_bytes(links)),
+      "VisionTexture/vistex1.0a.B.tar.Z": compress_z(tar_bytes(flat_images)),
+  }, folders=True)
+  ds = prepare("vistex")
+  assert ds.class_names == ["Bark", "Paintings", "Water"]
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 4}))
+  assert sorted(ds.labels()) == [0, 0, 1, 2]
+  assert ds.manifest["provenance"]["image_rule"] == "texture_crop"
+  ds.assert_levels_follow_labels()
