@@ -1,23 +1,17 @@
-import zipfile
-
-from .h3_fixtures import counts, grey, labels, manual_dir, prepare, SPLITS
 from nevis.streams import splits
 
+from .kit import flat, write_zip
 
-def test_animal_classes_from_both_zips(tmp_path, monkeypatch):
-  from nevis.streams.handlers import animal
 
-  manual = manual_dir(tmp_path)
-  with zipfile.ZipFile(manual / "non_rigid_shape_A.zip", "w") as archive:
-    archive.writestr("non_rigid_shape_A/", b"")
-    for cls in ("cat", "bird"):
-      for k in range(3):
-        archive.writestr(f"non_rigid_shape_A/{cls}/{cls}{k + 1}.tif", grey(255, fmt="TIFF"))
-  with zipfile.ZipFile(manual / "non_rigid_shape_B.zip", "w") as archive:
-    for k in range(2):
-      archive.writestr(f"non_rigid_shape_B/aardvark/aardvark{k + 1}.tif", grey(255, fmt="TIFF"))
-  store = prepare("animal", animal, tmp_path, monkeypatch)
-  assert store.manifest("animal")["class_names"] == ["bird", "cat", "aardvark"]
-  assert counts(store, "animal") == splits.plan_sizes(splits.recipe_all({"all": 8}))
-  every = sum((labels(store, "animal", s) for s in SPLITS), [])
-  assert sorted(every) == [0, 0, 0, 1, 1, 1, 2, 2]
+def test_animal_classes_from_both_zips(manual, prepare):
+  members = {"non_rigid_shape_A/": b""}
+  for cls in ("cat", "bird"):
+    for k in range(3):
+      members[f"non_rigid_shape_A/{cls}/{cls}{k + 1}.tif"] = flat(255, "TIFF")
+  write_zip(manual / "non_rigid_shape_A.zip", members)
+  write_zip(manual / "non_rigid_shape_B.zip", {f"non_rigid_shape_B/aardvark/aardvark{k + 1}.tif": flat(255, "TIFF")
+                                               for k in range(2)})
+  ds = prepare("animal")
+  assert ds.class_names == ["bird", "cat", "aardvark"]
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 8}))
+  assert sorted(ds.labels()) == [0, 0, 0, 1, 1, 1, 2, 2]

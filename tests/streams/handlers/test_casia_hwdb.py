@@ -1,10 +1,10 @@
 import struct
-import zipfile
 
 import numpy as np
 
-from .h3_fixtures import counts, labels, manual_dir, means, prepare
 from nevis.streams import splits
+
+from .kit import write_zip
 
 
 def _gnt(records):
@@ -14,22 +14,17 @@ def _gnt(records):
   return out
 
 
-def test_casia_hwdb_gnt_records(tmp_path, monkeypatch):
-  from nevis.streams.handlers import casia_hwdb
-
-  manual = manual_dir(tmp_path)
+def test_casia_hwdb_gnt_records(manual, prepare):
   a, b, c = "啊".encode("gb2312"), "阿".encode("gb2312"), b"\xff\xff"  # c does not decode
-  with zipfile.ZipFile(manual / "Gnt1.1TrainPart1.zip", "w") as archive:
-    archive.writestr("1002-c.gnt", _gnt([(b, 205, (6, 5))]))
-    archive.writestr("1001-c.gnt", _gnt([(a, 255, (4, 7)), (b, 155, (5, 5)), (a, 105, (3, 3))]))
-  with zipfile.ZipFile(manual / "Gnt1.1TrainPart2.zip", "w") as archive:
-    archive.writestr("1100-c.gnt", _gnt([(a, 55, (8, 4))] * 8))
-  with zipfile.ZipFile(manual / "Gnt1.1Test.zip", "w") as archive:
-    archive.writestr("1241-c.gnt", _gnt([(c, 0, (4, 4)), (a, 200, (4, 4))]))
-  store = prepare("casia_hwdb", casia_hwdb, tmp_path, monkeypatch)
-  assert counts(store, "casia_hwdb") == splits.plan_sizes(splits.recipe_train({"train": 12, "test": 2}))
-  assert store.manifest("casia_hwdb")["class_names"] == ["啊", "阿", "0xffff"]  # sorted GB2312 codes
-  assert labels(store, "casia_hwdb", "test") == [2, 0]
-  assert np.allclose(means(store, "casia_hwdb", "test"), [255, 55], atol=1)  # inverted: ink is bright
-  every = sum((labels(store, "casia_hwdb", s) for s in ("train", "dev", "dev_test")), [])
-  assert sorted(every) == [0] * 10 + [1] * 2
+  write_zip(manual / "Gnt1.1TrainPart1.zip", {
+      "1002-c.gnt": _gnt([(b, 205, (6, 5))]),
+      "1001-c.gnt": _gnt([(a, 255, (4, 7)), (b, 155, (5, 5)), (a, 105, (3, 3))]),
+  })
+  write_zip(manual / "Gnt1.1TrainPart2.zip", {"1100-c.gnt": _gnt([(a, 55, (8, 4))] * 8)})
+  write_zip(manual / "Gnt1.1Test.zip", {"1241-c.gnt": _gnt([(c, 0, (4, 4)), (a, 200, (4, 4))])})
+  ds = prepare("casia_hwdb")
+  assert ds.counts() == splits.plan_sizes(splits.recipe_train({"train": 12, "test": 2}))
+  assert ds.class_names == ["啊", "阿", "0xffff"]  # sorted GB2312 codes
+  assert ds.labels("test") == [2, 0]
+  assert np.allclose(ds.means("test"), [255, 55], atol=1)  # inverted: ink is bright
+  assert sorted(ds.labels("train", "dev", "dev_test")) == [0] * 10 + [1] * 2

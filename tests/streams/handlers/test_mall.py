@@ -1,11 +1,12 @@
 import io
-import zipfile
 
 import numpy as np
 from scipy.io import savemat
 
-from .h3_fixtures import counts, grey, labels, manual_dir, prepare
 from nevis.streams.handlers._counting import count_buckets
+from nevis.task import SPLITS
+
+from .kit import flat, write_zip
 
 
 def test_count_buckets_are_contiguous_and_about_equal():
@@ -18,24 +19,23 @@ def test_count_buckets_are_contiguous_and_about_equal():
   assert names[:2] == ["0-1", "2-3"] and names[-1] == "18-30" and len(names) == 10
 
 
-def test_mall_first_800_frames_split_rest_test(tmp_path, monkeypatch):
+def test_mall_first_800_frames_split_rest_test(manual, prepare):
   from nevis.streams.handlers import mall
 
-  manual = manual_dir(tmp_path)
   frame_counts = np.arange(2000) % 40 + 10  # 10..49, each 50 times: buckets of 4 count values
   gt = io.BytesIO()
   savemat(gt, {"count": frame_counts.reshape(-1, 1).astype(float), "frame": np.zeros((1, 1))})
   frames = [3, 1, 801, 2000, 17]
-  with zipfile.ZipFile(manual / "mall_dataset.zip", "w") as archive:
-    archive.writestr("mall_dataset/mall_gt.mat", gt.getvalue())
-    for f in frames:
-      archive.writestr(f"mall_dataset/frames/seq_{f:06d}.jpg", grey(f % 250, (12, 16), "JPEG"))
-    archive.writestr("mall_dataset/perspective_roi.mat", b"")
-  store = prepare("mall", mall, tmp_path, monkeypatch)
+  members = {"mall_dataset/mall_gt.mat": gt.getvalue()}
+  for f in frames:
+    members[f"mall_dataset/frames/seq_{f:06d}.jpg"] = flat(f % 250, "JPEG", (12, 16))
+  members["mall_dataset/perspective_roi.mat"] = b""
+  write_zip(manual / "mall_dataset.zip", members)
+  ds = prepare("mall")
   split_of = mall.split_of_frames(2000)
-  expected = {s: sum(split_of[f] == s for f in frames) for s in ("train", "dev", "dev_test", "test")}
-  assert counts(store, "mall") == expected and expected["test"] == 2
+  expected = {s: sum(split_of[f] == s for f in frames) for s in SPLITS}
+  assert ds.counts() == expected and expected["test"] == 2
   # counts 10-12 are bucket 0, then 4 values per bucket, 45-49 bucket 9:
   # frame 801 (count 10) is bucket 0, frame 2000 (count 49) bucket 9
-  assert labels(store, "mall", "test") == [0, 9]
-  assert store.manifest("mall")["class_names"][0] == "0-13"
+  assert ds.labels("test") == [0, 9]
+  assert ds.class_names[0] == "0-13"

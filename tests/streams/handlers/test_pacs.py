@@ -1,6 +1,5 @@
 import numpy as np
 
-from .h3_fixtures import counts, labels, manual_dir, prepare
 from nevis.streams import splits
 
 
@@ -22,14 +21,13 @@ def _read_npz(path):
     yield image, int(label)
 
 
-def test_pacs_sketch_is_held_out_bgr_flipped_duplicates_dropped(tmp_path, monkeypatch):
+def test_pacs_sketch_is_held_out_bgr_flipped_duplicates_dropped(manual, prepare, monkeypatch):
   from nevis.streams.handlers import pacs
 
   try:
     import h5py  # noqa: F401
   except ImportError:
     monkeypatch.setattr(pacs, "read_file", _read_npz)
-  manual = manual_dir(tmp_path)
   blue_bgr = np.zeros((10, 10, 3), np.uint8)
   blue_bgr[..., 0] = 240  # BGR: blue first
   for domain in pacs.FILES:
@@ -41,18 +39,16 @@ def test_pacs_sketch_is_held_out_bgr_flipped_duplicates_dropped(tmp_path, monkey
       # labels 1-7; the art_painting files repeat each other (first copy kept)
       values = [1, 7, 3][:n] if domain != "art_painting" else [2, 2]
       _write(manual / f"{domain}_{part}.hdf5", images, np.array(values, dtype=np.uint8))
-  store = prepare("pacs", pacs, tmp_path, monkeypatch)
+  ds = prepare("pacs")
   # art 6 -> 2 unique (grey 10 and 20, label 2); cartoon 6 -> 2 (its 3 files repeat); photo's greys
   # equal cartoon's (same pixels and labels) so only its blue image is new: dedup spans the domains
   train_count, sketch_count = 2 + 2 + 1, 3
   train = splits.multinomial_assignment(train_count, {"train": 0.8, "dev": 0.2})
   sketch = splits.multinomial_assignment(sketch_count, {"dev-test": 0.5, "test": 0.5})
-  assert counts(store, "pacs") == {"train": int((train == "train").sum()), "dev": int((train == "dev").sum()),
-                                   "dev_test": int((sketch == "dev_test").sum()),
-                                   "test": int((sketch == "test").sum())}
-  every = labels(store, "pacs", "train") + labels(store, "pacs", "dev")
-  assert sorted(every) == sorted([1, 1, 0, 6, 0])  # art 1, 1; cartoon 0, 6; photo's blue 0
-  together = np.concatenate([np.asarray(store.read("pacs", s).images) for s in ("train", "dev")])
+  assert ds.counts() == {"train": int((train == "train").sum()), "dev": int((train == "dev").sum()),
+                         "dev_test": int((sketch == "dev_test").sum()), "test": int((sketch == "test").sum())}
+  assert sorted(ds.labels("train", "dev")) == sorted([1, 1, 0, 6, 0])  # art 1, 1; cartoon 0, 6; photo's blue 0
+  together = np.concatenate([np.asarray(ds.read(s).images) for s in ("train", "dev")])
   blue = [img for img in together if img[..., 2].mean() > 200]
   assert len(blue) == 1 and blue[0][..., 0].mean() < 5  # stored as RGB: the blue channel is last
-  assert sorted(labels(store, "pacs", "dev_test") + labels(store, "pacs", "test")) == [0, 2, 6]
+  assert sorted(ds.labels("dev_test", "test")) == [0, 2, 6]

@@ -1,14 +1,10 @@
 import numpy as np
 from scipy.io import savemat
 
-from .h3_fixtures import counts, labels, manual_dir, means, prepare
 from nevis.streams import splits
 
 
-def test_silhouettes_28_official_splits(tmp_path, monkeypatch):
-  from nevis.streams.handlers import silhouettes_28
-
-  manual = manual_dir(tmp_path)
+def test_silhouettes_28_official_splits(manual, prepare):
   names = np.empty((1, 101), dtype=object)
   for i in range(101):
     names[0, i] = np.array([f"class{i}"])
@@ -25,12 +21,11 @@ def test_silhouettes_28_official_splits(tmp_path, monkeypatch):
   savemat(manual / "caltech101_silhouettes_28_split1.mat", {
       "train_data": train_x, "train_labels": train_y, "val_data": val_x, "val_labels": val_y,
       "test_data": test_x, "test_labels": test_y})
-  store = prepare("silhouettes_28", silhouettes_28, tmp_path, monkeypatch)
-  assert counts(store, "silhouettes_28") == splits.plan_sizes(
-      splits.recipe_train_and_dev({"train": 10, "validation": 2, "test": 3}))
-  assert labels(store, "silhouettes_28", "dev_test") == [49, 50]
-  assert labels(store, "silhouettes_28", "test") == [98, 99, 100]
-  assert store.manifest("silhouettes_28")["class_names"][100] == "class100"
-  image = np.asarray(store.read("silhouettes_28", "test").images[0], dtype=float)
+  ds = prepare("silhouettes_28")
+  assert ds.counts() == splits.plan_sizes(splits.recipe_train_and_dev({"train": 10, "validation": 2, "test": 3}))
+  assert ds.labels("dev_test") == [49, 50]
+  assert ds.labels("test") == [98, 99, 100]
+  assert ds.class_names[100] == "class100"
+  image = np.asarray(ds.read("test").images[0], dtype=float)
   assert image[0].mean() > 250 and image[-1].mean() < 5
-  assert abs(means(store, "silhouettes_28", "test")[0] - 127.5) < 3
+  assert abs(ds.means("test")[0] - 127.5) < 3

@@ -3,16 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from .h3_fixtures import counts, grey, labels, manual_dir, means, prepare, SPLITS
 from nevis.errors import DataError
 from nevis.streams import splits
+from nevis.task import SPLITS
 
-
-def _fake_rar(path, members):
-  # Tests cannot write .rar files: the fixture is a zip and `unpack_rar` is replaced by an unzip.
-  with zipfile.ZipFile(path, "w") as archive:
-    for name, data in members.items():
-      archive.writestr(name, data)
+from .kit import flat, write_zip
 
 
 def _unzip(archive, destination):
@@ -21,12 +16,9 @@ def _unzip(archive, destination):
 
 
 @pytest.mark.parametrize("year, types, levels", [(2008, 17, 4), (2013, 24, 5)])
-def test_tid_mssim_buckets(tmp_path, monkeypatch, year, types, levels):
-  import importlib
-
+def test_tid_mssim_buckets(manual, prepare, monkeypatch, year, types, levels):
   from nevis.streams.handlers import _tid
 
-  module = importlib.import_module(f"nevis.streams.handlers.tid{year}")
   total = 25 * types * levels
   names = [f"i{s:02d}_{d:02d}_{l}.bmp" for s in range(1, 26) for d in range(1, types + 1)
            for l in range(1, levels + 1)]
@@ -36,18 +28,18 @@ def test_tid_mssim_buckets(tmp_path, monkeypatch, year, types, levels):
   mssim = "\n".join(f"{0.5 + p / (2 * total):.6f}" for p in range(total)) + "\n"
   picked = {0: 10, per_bucket - 1: 20, per_bucket: 30, total - 1: 40}
   members = {f"metrics_values/{'MSSIM.TXT' if year == 2008 else 'MSSIM.txt'}": mssim.encode(),
-             "reference_images/I01.BMP": grey(250, fmt="BMP"), "mos.txt": b"5.0\n"}
+             "reference_images/I01.BMP": flat(250, "BMP"), "mos.txt": b"5.0\n"}
   for p, value in picked.items():
     name = names[p] if p else names[p].upper()
-    members[f"distorted_images/{name}"] = grey(value, fmt="BMP")
-  manual = manual_dir(tmp_path)
-  _fake_rar(manual / f"tid{year}.rar", members)
+    members[f"distorted_images/{name}"] = flat(value, "BMP")
+  # Tests cannot write .rar files: the fixture is a zip and `unpack_rar` is replaced by an unzip.
+  write_zip(manual / f"tid{year}.rar", members)
   monkeypatch.setattr(_tid, "unpack_rar", _unzip)
-  store = prepare(f"tid{year}", module, tmp_path, monkeypatch)
-  assert counts(store, f"tid{year}") == splits.plan_sizes(splits.recipe_all({"all": 4}))
+  ds = prepare(f"tid{year}")
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 4}))
   bucket_of_grey = {10: 0, 20: 0, 30: 1, 40: 4}
   for split in SPLITS:
-    got = zip(means(store, f"tid{year}", split), labels(store, f"tid{year}", split))
+    got = zip(ds.means(split), ds.labels(split))
     assert all(bucket_of_grey[int(round(m / 10) * 10)] == label for m, label in got)
 
 

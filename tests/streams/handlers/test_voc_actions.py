@@ -1,9 +1,9 @@
-import tarfile
-
 import numpy as np
 
-from .h3_fixtures import SPLITS, add_to_tar, counts, image_bytes, manual_dir, means, prepare
 from nevis.streams import splits
+from nevis.task import SPLITS
+
+from .kit import encode, write_tar
 
 ROOT = "VOCdevkit/VOC2012"
 
@@ -17,29 +17,26 @@ def _xml(objects):
   return f"<annotation><filename>x.jpg</filename>{body}</annotation>".encode()
 
 
-def test_voc_actions_crops_each_person_with_its_actions(tmp_path, monkeypatch):
-  from nevis.streams.handlers import voc_actions
-
-  manual = manual_dir(tmp_path)
+def test_voc_actions_crops_each_person_with_its_actions(manual, prepare):
   image = np.zeros((40, 60, 3), np.uint8)
   image[:, 30:] = 200  # right half bright
-  with tarfile.open(manual / "VOCtrainval_11-May-2012.tar", "w") as archive:
-    add_to_tar(archive, f"{ROOT}/ImageSets/Action/jumping_trainval.txt",
-               b"2011_000002  1  1\n2010_000001  1 -1\n")
-    add_to_tar(archive, f"{ROOT}/ImageSets/Action/walking_trainval.txt", b"2010_000001  2  1\n")
-    add_to_tar(archive, f"{ROOT}/Annotations/2010_000001.xml", _xml([
-        ((0, 0, 20, 20), {"jumping": 0, "walking": 0, "other": 1}),
-        ((35, 5, 59.5, 39), {"jumping": 0, "walking": 1, "running": 1})]))
-    add_to_tar(archive, f"{ROOT}/JPEGImages/2010_000001.jpg", image_bytes(image, "JPEG"))
-    add_to_tar(archive, f"{ROOT}/Annotations/2011_000002.xml", _xml([((30, 0, 60, 40), {"jumping": 1})]))
-    add_to_tar(archive, f"{ROOT}/JPEGImages/2011_000002.jpg", image_bytes(image, "JPEG"))
-    # an image of no action list
-    add_to_tar(archive, f"{ROOT}/JPEGImages/2009_000001.jpg", image_bytes(image, "JPEG"))
-  store = prepare("voc_actions", voc_actions, tmp_path, monkeypatch)
-  assert counts(store, "voc_actions") == splits.plan_sizes(splits.recipe_all({"all": 3}))
-  every = np.concatenate([np.asarray(store.read("voc_actions", s).labels) for s in SPLITS])
+  write_tar(manual / "VOCtrainval_11-May-2012.tar", {
+      f"{ROOT}/ImageSets/Action/jumping_trainval.txt": b"2011_000002  1  1\n2010_000001  1 -1\n",
+      f"{ROOT}/ImageSets/Action/walking_trainval.txt": b"2010_000001  2  1\n",
+      f"{ROOT}/Annotations/2010_000001.xml": _xml([
+          ((0, 0, 20, 20), {"jumping": 0, "walking": 0, "other": 1}),
+          ((35, 5, 59.5, 39), {"jumping": 0, "walking": 1, "running": 1})]),
+      f"{ROOT}/JPEGImages/2010_000001.jpg": encode(image, "JPEG"),
+      f"{ROOT}/Annotations/2011_000002.xml": _xml([((30, 0, 60, 40), {"jumping": 1})]),
+      f"{ROOT}/JPEGImages/2011_000002.jpg": encode(image, "JPEG"),
+      # an image of no action list
+      f"{ROOT}/JPEGImages/2009_000001.jpg": encode(image, "JPEG"),
+  })
+  ds = prepare("voc_actions")
+  assert ds.counts() == splits.plan_sizes(splits.recipe_all({"all": 3}))
+  every = np.array(ds.labels())
   assert every.shape == (3, 11)
-  brightness = np.concatenate([means(store, "voc_actions", s) for s in SPLITS])
+  brightness = np.concatenate([ds.means(s) for s in SPLITS])
   # the "other" person's box is in the dark left half; the others are in the bright right half
   rows = sorted((tuple(np.flatnonzero(r).tolist()), bool(b > 150)) for r, b in zip(every, brightness))
   assert rows == sorted([((10,), False), ((6, 9), True), ((0,), True)])
