@@ -1,13 +1,8 @@
-import io
 import math
-import zipfile
 
 import numpy as np
 
-from nevis.store import Store
-from nevis.streams.prepare import NevisDataSource
-
-SPLITS = ("train", "dev", "dev_test", "test")
+from .kit import flat, write_zip
 
 
 def _rotation(yaw, pitch, roll):
@@ -24,14 +19,6 @@ def _pose_txt(rotation):
   return rows + "\n88.7665 -4.08406 878.874 \n"
 
 
-def _png(value):
-  from PIL import Image
-
-  buffer = io.BytesIO()
-  Image.fromarray(np.full((12, 16, 3), value, np.uint8)).save(buffer, format="PNG")
-  return buffer.getvalue()
-
-
 def test_biwi_angles_to_rotation_matrices():
   from nevis.streams.handlers import biwi
 
@@ -43,30 +30,23 @@ def test_biwi_angles_to_rotation_matrices():
   assert [biwi.bin_of(v, edges) for v in range(10)] == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
 
 
-def test_biwi_quantised_pose_split_by_subject(tmp_path, monkeypatch):
-
-  manual = tmp_path / "manual"
-  manual.mkdir()
+def test_biwi_quantised_pose_split_by_subject(manual, prepare):
   # subjects 01 (test), 02 (dev), 03 (dev_test), 05 (train); rank r of 10 frames, all angles rising with r
   frames = [(subject, k) for subject in ("01", "02", "03", "05") for k in range(3)][:10]
-  with zipfile.ZipFile(manual / "biwi-kinect-head-pose-database.zip", "w") as archive:
-    archive.writestr("faces_0/readme.txt", "BIWI")
-    for rank, (subject, k) in enumerate(frames):
-      stem = f"faces_0/{subject}/frame_{k:05d}"
-      archive.writestr(f"{stem}_pose.txt", _pose_txt(_rotation(10 * rank - 45, 3 * rank - 15, 2 * rank - 10)))
-      archive.writestr(f"{stem}_rgb.png", _png(20 * rank))
-      archive.writestr(f"{stem}_depth.bin", b"\0" * 8)
-    archive.writestr("faces_0/01/rgb.cal", "calibration")
-    archive.writestr("head_pose_masks/01/frame_00000_depth_mask.png", _png(1))
-  monkeypatch.setenv("NEVIS_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-  NevisDataSource("biwi", data_dir=str(tmp_path / "store"), image_size=8).prepare(manual_dir=str(manual))
-  store = Store(tmp_path / "store", image_size=8)
-  manifest = store.manifest("biwi")
-  counts = {s: manifest["splits"][s]["count"] for s in SPLITS}
-  assert counts == {"train": 1, "dev": 3, "dev_test": 3, "test": 3}
+  members = {"faces_0/readme.txt": "BIWI"}
+  for rank, (subject, k) in enumerate(frames):
+    stem = f"faces_0/{subject}/frame_{k:05d}"
+    members[f"{stem}_pose.txt"] = _pose_txt(_rotation(10 * rank - 45, 3 * rank - 15, 2 * rank - 10))
+    members[f"{stem}_rgb.png"] = flat(20 * rank, "PNG", (12, 16, 3))
+    members[f"{stem}_depth.bin"] = b"\0" * 8
+  members["faces_0/01/rgb.cal"] = "calibration"
+  members["head_pose_masks/01/frame_00000_depth_mask.png"] = flat(1, "PNG", (12, 16, 3))
+  write_zip(manual / "biwi-kinect-head-pose-database.zip", members)
+  ds = prepare("biwi", checksums=True)  # Kaggle archives carry no checksum
+  assert ds.counts() == {"train": 1, "dev": 3, "dev_test": 3, "test": 3}
 
   def active(split):
-    return [np.flatnonzero(row).tolist() for row in store.read("biwi", split).labels]
+    return [np.flatnonzero(row).tolist() for row in ds.read(split).labels]
 
   # rank r -> bin min(r // 2, 4) for every angle: labels b, 5 + b, 10 + b
   assert active("test") == [[0, 5, 10], [0, 5, 10], [1, 6, 11]]  # ranks 0-2

@@ -1,24 +1,12 @@
-import io
-import zipfile
-
 import numpy as np
 
-from nevis.store import Store
 from nevis.streams import splits
-from nevis.streams.prepare import NevisDataSource
 
-SPLITS = ("train", "dev", "dev_test", "test")
+from .kit import flat, write_zip
+
 _CASE_HEADER = "patient_id,breast density,left or right breast,image view,abnormality id,abnormality type," \
     "calc type,calc distribution,assessment,pathology,subtlety,image file path,cropped image file path," \
     "ROI mask file path\n"
-
-
-def _jpeg(value):
-  from PIL import Image
-
-  buffer = io.BytesIO()
-  Image.fromarray(np.full((30, 20), value, np.uint8)).save(buffer, format="JPEG", quality=95)
-  return buffer.getvalue()
 
 
 def _case(case, abnormality, pathology):
@@ -27,41 +15,32 @@ def _case(case, abnormality, pathology):
           f"{case}_{abnormality}/1.3.6.3/1.3.6.5/000001.dcm\n")
 
 
-def test_ddsm_joins_cases_to_full_mammograms(tmp_path, monkeypatch):
-  manual = tmp_path / "manual"
-  manual.mkdir()
+def test_ddsm_joins_cases_to_full_mammograms(manual, prepare):
   # full mammograms (PatientID = case) and one crop (PatientID = case_1, not joined)
   dicom = [("Calc-Training_P_00001_LEFT_CC", "u1", 10), ("Calc-Training_P_00002_LEFT_CC", "u2", 20),
            ("Mass-Training_P_00003_LEFT_MLO", "u3", 30), ("Mass-Training_P_00004_LEFT_MLO", "u4", 40),
            ("Calc-Training_P_00001_LEFT_CC_1", "u5", 50), ("Calc-Test_P_00005_RIGHT_CC", "u6", 60),
            ("Mass-Test_P_00006_RIGHT_CC", "u7", 70)]
-  with zipfile.ZipFile(manual / "cbis-ddsm-breast-cancer-image-dataset.zip", "w") as archive:
-    archive.writestr("csv/dicom_info.csv", "file_path,image_path,PatientID,SeriesDescription\n" + "".join(
-        f"CBIS-DDSM/dicom/{uid}.dcm,CBIS-DDSM/jpeg/{uid}/1-1.jpg,{patient},full mammogram images\n"
-        for patient, uid, _ in dicom))
-    for _, uid, value in dicom:
-      archive.writestr(f"jpeg/{uid}/1-1.jpg", _jpeg(value))
-    # case 1 has two abnormalities: one image, labelled by the first row
-    archive.writestr("csv/calc_case_description_train_set.csv", _CASE_HEADER + _case(
-        "Calc-Training_P_00001_LEFT_CC", 1, "MALIGNANT") + _case("Calc-Training_P_00001_LEFT_CC", 2, "BENIGN")
-        + _case("Calc-Training_P_00002_LEFT_CC", 1, "BENIGN_WITHOUT_CALLBACK"))
-    archive.writestr("csv/mass_case_description_train_set.csv", _CASE_HEADER + _case(
-        "Mass-Training_P_00003_LEFT_MLO", 1, "BENIGN")
-        + _case("Mass-Training_P_00004_LEFT_MLO", 1, "MALIGNANT"))
-    archive.writestr("csv/calc_case_description_test_set.csv",
-                     _CASE_HEADER + _case("Calc-Test_P_00005_RIGHT_CC", 1, "BENIGN"))
-    archive.writestr("csv/mass_case_description_test_set.csv",
-                     _CASE_HEADER + _case("Mass-Test_P_00006_RIGHT_CC", 1, "MALIGNANT"))
-  monkeypatch.setenv("NEVIS_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-  NevisDataSource("ddsm", data_dir=str(tmp_path / "store"), image_size=8).prepare(manual_dir=str(manual))
-  store = Store(tmp_path / "store", image_size=8)
-  manifest = store.manifest("ddsm")
+  members = {"csv/dicom_info.csv": "file_path,image_path,PatientID,SeriesDescription\n" + "".join(
+      f"CBIS-DDSM/dicom/{uid}.dcm,CBIS-DDSM/jpeg/{uid}/1-1.jpg,{patient},full mammogram images\n"
+      for patient, uid, _ in dicom)}
+  for _, uid, value in dicom:
+    members[f"jpeg/{uid}/1-1.jpg"] = flat(value, "JPEG", (30, 20))
+  # case 1 has two abnormalities: one image, labelled by the first row
+  members["csv/calc_case_description_train_set.csv"] = _CASE_HEADER + _case(
+      "Calc-Training_P_00001_LEFT_CC", 1, "MALIGNANT") + _case("Calc-Training_P_00001_LEFT_CC", 2, "BENIGN") + _case(
+      "Calc-Training_P_00002_LEFT_CC", 1, "BENIGN_WITHOUT_CALLBACK")
+  members["csv/mass_case_description_train_set.csv"] = _CASE_HEADER + _case(
+      "Mass-Training_P_00003_LEFT_MLO", 1, "BENIGN") + _case("Mass-Training_P_00004_LEFT_MLO", 1, "MALIGNANT")
+  members["csv/calc_case_description_test_set.csv"] = _CASE_HEADER + _case("Calc-Test_P_00005_RIGHT_CC", 1, "BENIGN")
+  members["csv/mass_case_description_test_set.csv"] = _CASE_HEADER + _case("Mass-Test_P_00006_RIGHT_CC", 1, "MALIGNANT")
+  write_zip(manual / "cbis-ddsm-breast-cancer-image-dataset.zip", members)
+  ds = prepare("ddsm", checksums=True)  # Kaggle archives carry no checksum
   plan = splits.recipe_train({"train": 4, "test": 2})
-  assert {s: manifest["splits"][s]["count"] for s in SPLITS} == splits.plan_sizes(plan)
-  test = store.read("ddsm", "test")
-  assert test.labels.tolist() == [0, 1]  # calc test first, then mass test
-  assert np.allclose(test.images.reshape(2, -1).mean(1), [60, 70], atol=3)
+  assert ds.counts() == splits.plan_sizes(plan)
+  assert ds.labels("test") == [0, 1]  # calc test first, then mass test
+  assert np.allclose(ds.means("test"), [60, 70], atol=3)
   expected = [1, 2, 0, 1]  # P_00001 (first row: MALIGNANT), P_00002, P_00003, P_00004
   for split in ("train", "dev", "dev_test"):
     indices = plan[split][0][1] if plan[split] else []
-    assert store.read("ddsm", split).labels.tolist() == [expected[i] for i in indices]
+    assert ds.labels(split) == [expected[i] for i in indices]

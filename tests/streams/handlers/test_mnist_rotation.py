@@ -1,15 +1,10 @@
-import dataclasses
 import gzip
 import struct
 
 import numpy as np
 import scipy.ndimage
 
-from nevis.store import Store
 from nevis.streams import splits
-from nevis.streams.prepare import NevisDataSource
-
-SPLITS = ("train", "dev", "dev_test", "test")
 
 
 def _write_idx(manual, stem, images, labels):
@@ -19,11 +14,7 @@ def _write_idx(manual, stem, images, labels):
     f.write(struct.pack(">II", 2049, len(labels)) + labels.tobytes())
 
 
-def test_mnist_rotation_rotates_train_only(tmp_path, monkeypatch):
-  from nevis.streams.handlers import mnist_rotation
-
-  manual = tmp_path / "manual"
-  manual.mkdir()
+def test_mnist_rotation_rotates_train_only(manual, prepare):
   # a horizontal bar: any rotation other than 0/180 degrees moves it
   bar = np.zeros((28, 28), np.uint8)
   bar[12:16, 2:26] = 255
@@ -31,17 +22,9 @@ def test_mnist_rotation_rotates_train_only(tmp_path, monkeypatch):
   test = np.stack([bar] * 5)
   _write_idx(manual, "train", train, (np.arange(20) % 10).astype(np.uint8))
   _write_idx(manual, "t10k", test, np.array([3, 1, 4, 1, 5], np.uint8))
-  monkeypatch.setenv("NEVIS_DOWNLOAD_DIR", str(tmp_path / "downloads"))
-  handler = mnist_rotation.HANDLER
-  artefacts = tuple(dataclasses.replace(a, checksum=None) for a in handler.artefacts)
-  monkeypatch.setattr(mnist_rotation, "HANDLER", dataclasses.replace(handler, artefacts=artefacts))
-  NevisDataSource("mnist_rotation", data_dir=str(tmp_path / "store"), image_size=28).prepare(
-      manual_dir=str(manual))
-  store = Store(tmp_path / "store", image_size=28)
-  manifest = store.manifest("mnist_rotation")
-  assert {s: manifest["splits"][s]["count"] for s in SPLITS} == splits.plan_sizes(
-      splits.recipe_train({"train": 20, "test": 5}))
-  test_split = store.read("mnist_rotation", "test")
+  ds = prepare("mnist_rotation", image_size=28)
+  assert ds.counts() == splits.plan_sizes(splits.recipe_train({"train": 20, "test": 5}))
+  test_split = ds.read("test")
   assert test_split.labels.tolist() == [3, 1, 4, 1, 5]
   assert np.array_equal(test_split.images[0, :, :, 0], bar)  # upright
   # train examples keep file order within a split: the first train image is file image 0
@@ -49,6 +32,6 @@ def test_mnist_rotation_rotates_train_only(tmp_path, monkeypatch):
   first = int(plan["train"][0][1][0])
   angles = np.random.RandomState(99_999).randint(0, 360, size=20)
   expected = scipy.ndimage.rotate(bar, angles[first], reshape=False)
-  stored = store.read("mnist_rotation", "train").images[0, :, :, 0]
+  stored = ds.read("train").images[0, :, :, 0]
   assert np.array_equal(stored, expected)
   assert not np.array_equal(stored, bar)
