@@ -84,13 +84,12 @@ def tar_bytes(members: dict[str, bytes | Link], *, mode: str = "w", folders: boo
   directory entry before its first member, as `tar` writes them."""
   buffer = io.BytesIO()
   with tarfile.open(fileobj=buffer, mode=mode) as archive:
-    seen: set[str] = set()
+    written: set[str] = set()
     for name, data in members.items():
       parts = name.split("/")[:-1]
-      for depth in range(1, len(parts) + 1) if folders else ():
-        folder = "/".join(parts[:depth])
-        if folder not in seen:
-          seen.add(folder)
+      for folder in ("/".join(parts[:depth]) for depth in range(1, len(parts) + 1)):
+        if folders and folder not in written:
+          written.add(folder)
           info = tarfile.TarInfo(folder)
           info.type = tarfile.DIRTYPE
           archive.addfile(info)
