@@ -6,7 +6,8 @@ or `warmup_fraction` of the steps) then cosine decay to 1e-8, adaptive batch siz
 `min(max_batch, max(min_batch, 2**int(log2(0.0025 * N))))`, inputs in [-1, 1]. Augmentation on device
 (`augment.py`): random-resized crops of at least `min_crop_area` of the image, and left-right flips by the
 `flip` policy (`auto`: never for tasks a mirror image changes, such as digits). A trial trains
-`num_steps` steps, or `num_epochs` epochs capped by `num_steps`.
+`num_steps` steps, or with `num_epochs` > 0 that many epochs but at least `min_steps`, at most `num_steps`.
+The defaults are the `mini` recipe (README "Recipes"); the NEVIS'22 configs in `experiments/` set dm_nevis's.
 
 Per task, the trials are `learning_rates` with `label_smoothing` (`search: grid`) or dm_nevis's random
 search (`search: random`: `num_trials` draws of learning rate x label smoothing, seeded by the task index).
@@ -163,15 +164,16 @@ class FinetuningLearner(Learner):
       "blocks_per_stage": [1, 1, 1],
       "stem": "cifar",
       "image_size": 32,
-      "num_steps": 200,
-      "num_epochs": 0.0,
-      "learning_rates": [0.01, 0.1],
+      "num_steps": 1000,
+      "num_epochs": 4.0,
+      "min_steps": 200,
+      "learning_rates": [0.1],
       "label_smoothing": 0.0,
       "search": "grid",
       "num_trials": 16,
       "learning_rate_range": [1e-4, 0.1],
       "label_smoothing_range": [0.0, 0.3],
-      "eval_every_steps": 0,
+      "eval_every_steps": 100,
       "trial_score": "best",
       "min_batch": 16,
       "max_batch": 64,
@@ -181,7 +183,7 @@ class FinetuningLearner(Learner):
       "warmup_fraction": 0.1,
       "warmup_epochs": 0.0,
       "flip": "auto",
-      "min_crop_area": 0.08,
+      "min_crop_area": 1.0,
       "head_min_outputs": 16,
       "keep_task_backbones": False,
       "select_by": "dev",

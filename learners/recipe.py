@@ -43,14 +43,18 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def task_steps(config: dict[str, Any], num_examples: int, batch_size: int) -> int:
-  """Steps per trial: `num_steps`, or with `num_epochs` > 0 that many epochs, capped by `num_steps`.
+  """Steps per trial: `num_steps`, or with `num_epochs` > 0 that many epochs but at least `min_steps`,
+  capped by `num_steps`.
 
   Epochs rather than a fixed count spend a CPU budget where the examples are: a fixed count trains a
-  117-image task for as many steps as a 2,800-image one. dm_nevis trains a fixed `max_steps` (50k)."""
+  117-image task for as many steps as a 2,800-image one. The floor keeps tiny tasks from stopping after
+  a few dozen steps, where the start (fresh or transferred) still shows. dm_nevis trains a fixed
+  `max_steps` (50k) on every task."""
   epochs = float(config.get("num_epochs", 0.0))
   if epochs <= 0:
     return int(config["num_steps"])
-  return int(max(1, min(config["num_steps"], math.ceil(epochs * num_examples / batch_size))))
+  steps = max(math.ceil(epochs * num_examples / batch_size), int(config.get("min_steps", 0)), 1)
+  return int(min(config["num_steps"], steps))
 
 
 def warmup_steps(config: dict[str, Any], num_examples: int, batch_size: int, num_steps: int) -> int:
@@ -164,7 +168,7 @@ def validate(owner: str, config: dict[str, Any]) -> None:
   for key in ("width", "num_steps", "min_batch", "max_batch", "eval_batch_size", "head_min_outputs", "num_trials"):
     if config[key] < 1:
       fail(key, "must be >= 1")
-  for key in ("num_epochs", "warmup_epochs", "eval_every_steps", "weight_decay"):
+  for key in ("num_epochs", "min_steps", "warmup_epochs", "eval_every_steps", "weight_decay"):
     if config[key] < 0:
       fail(key, "must be >= 0")
   if config["min_batch"] > config["max_batch"]:

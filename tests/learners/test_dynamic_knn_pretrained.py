@@ -70,3 +70,27 @@ def test_pretrained_refuses_a_missing_or_mismatched_backbone(tmp_path):
   source = run(tmp_path, "source", "previous")
   with pytest.raises(UserError, match="does not match width=8"):
     run(tmp_path, "b", "pretrained", pretrained_from=str(source.workdir), width=8)
+
+
+def test_pretrained_can_start_with_fresh_batch_norm_statistics(tmp_path):
+  import jax
+
+  from nevis.learners.pretrained import PretrainedLearner, load_backbone
+  from nevis.protocol import CheckpointHook, DataView, Progress, TrainingTask
+  from nevis.task import SplitData, TaskInfo, TaskKind
+
+  source = run(tmp_path, "source", "previous")
+  pretrained = load_backbone(str(source.workdir))
+  split = SplitData(np.zeros((4, 8, 8, 3), np.uint8), np.zeros(4, np.int32))
+  info = TaskInfo("t", "t", 2000, TaskKind.SINGLE_LABEL, ("a", "b"), (8, 8, 3))
+  task = TrainingTask(info, DataView(split, 2, False), DataView(split, 2, False), jax.random.key(0), jax.jit,
+                      Progress(), CheckpointHook())
+  options = {k: v for k, v in TINY.items() if k in PretrainedLearner.defaults}
+  for reset in (False, True):
+    learner = PretrainedLearner(**options, pretrained_from=str(source.workdir), reset_batch_stats=reset)
+    start = learner.initial_backbone(task, learner.init(None))
+    assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(start["params"]),
+                                                    jax.tree.leaves(pretrained["params"])))
+    means = [np.asarray(v) for path, v in jax.tree_util.tree_leaves_with_path(start["batch_stats"])
+             if path[-1].key == "mean"]
+    assert all((m == 0).all() for m in means) == reset  # fresh statistics are zero means (and unit variances)

@@ -414,7 +414,7 @@ def test_resume_with_dev_checks_is_bitwise_identical(crash_after):
 
 def test_epochs_and_random_search_drive_the_trials():
   jit = RecordingJit()
-  learner = IndependentLearner(**TINY, num_steps=100, num_epochs=2.0, search="random", num_trials=3,
+  learner = IndependentLearner(**TINY, num_steps=100, num_epochs=2.0, min_steps=0, search="random", num_trials=3,
                                learning_rate_range=[0.01, 0.1], label_smoothing_range=[0.0, 0.3])
   task = colour_task("a", 4, jit=jit)
   state = learner.train(task, learner.init(None))

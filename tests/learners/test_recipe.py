@@ -23,6 +23,10 @@ def test_task_steps_from_epochs_capped_by_num_steps():
   assert recipe.task_steps(config, 117, 16) == 30  # ceil(29.25)
   assert recipe.task_steps(config, 100_000, 64) == 1000  # capped
   assert recipe.task_steps(config, 1, 16) == 1
+  config["min_steps"] = 200
+  assert recipe.task_steps(config, 117, 16) == 200 and recipe.task_steps(config, 2781, 16) == 696
+  config["num_steps"] = 150
+  assert recipe.task_steps(config, 117, 16) == 150  # the cap wins
 
 
 def test_warmup_steps_epochs_as_dm_nevis_or_fraction():
