@@ -1,7 +1,8 @@
 """`linear`: softmax regression on downscaled pixels — the cheapest trained point of the trade-off.
 
 Per task: each image's central square is resized to `image_size` (antialiased), RGB in [-1, 1],
-flattened and standardised with the training set's per-pixel mean and standard deviation. A linear
+flattened (once per image) and standardised with the training set's per-pixel mean and standard
+deviation. A linear
 layer is trained from zero by Adam on minibatches of `batch_size` (softmax cross-entropy, or sigmoid
 cross-entropy for multi-label tasks, plus `l2` * |W|^2), with the learning rate decayed by a cosine over
 `num_steps`. One trial per entry of `l2_values` (same batches for all), chosen on dev (lowest dev error,
@@ -31,21 +32,20 @@ _OPTIMIZER = optax.scale_by_adam()
 
 @functools.cache
 def _functions(image_size: int):
-  def pixels(images):
+  def linear_features(images):
     return augment.eval_preprocess(images, image_size).reshape(images.shape[0], -1)
 
-  def linear_moments(images, mask):
-    """Masked per-pixel sums of x and x^2 over one batch: the standardisation's statistics."""
-    x = pixels(images) * mask[:, None]
-    return jnp.sum(x, 0), jnp.sum(x * x, 0)
+  def linear_moments(features):
+    """Per-pixel mean and variance over the training set: the standardisation's statistics."""
+    return jnp.mean(features, 0), jnp.var(features, 0)
 
-  def logits_of(params, images, mean, scale):
-    return ((pixels(images) - mean) * scale) @ params["kernel"] + params["bias"]
+  def logits_of(params, features, mean, scale):
+    return ((features - mean) * scale) @ params["kernel"] + params["bias"]
 
-  def linear_train_step(params, opt_state, images, labels, mean, scale, num_classes, peak_lr, l2, step, total,
+  def linear_train_step(params, opt_state, features, labels, mean, scale, num_classes, peak_lr, l2, step, total,
                         *, multi_label: bool):
     def loss_fn(params):
-      logits = logits_of(params, images, mean, scale)
+      logits = logits_of(params, features, mean, scale)
       if multi_label:
         loss = multi_label_loss(logits, labels, num_classes)
       else:
@@ -57,10 +57,10 @@ def _functions(image_size: int):
     learning_rate = warmup_cosine(step, peak_lr, 0, total)
     return jax.tree.map(lambda p, u: p - learning_rate * u, params, updates), opt_state
 
-  def linear_forward(params, images, mean, scale):
-    return logits_of(params, images, mean, scale)
+  def linear_forward(params, features, mean, scale):
+    return logits_of(params, features, mean, scale)
 
-  return linear_moments, linear_train_step, linear_forward
+  return linear_features, linear_moments, linear_train_step, linear_forward
 
 
 @register_learner("linear")
@@ -92,25 +92,31 @@ class LinearLearner(Learner):
   def init(self, ctx: InitContext) -> State:
     return {"models": {}}
 
-  def _logits(self, jit, model, images) -> np.ndarray:
-    forward = jit(_functions(self.config["image_size"])[2])
-    return np.asarray(forward(model["params"], images, model["mean"], model["scale"]))
+  def _features(self, jit, images) -> np.ndarray:
+    """(N, image_size**2 * 3) float32 pixels of uint8 images, computed once per image."""
+    features = jit(_functions(self.config["image_size"])[0])
+    return np.concatenate([np.asarray(features(chunk["images"]))[chunk["mask"]]
+                           for chunk in padded_batches(np.asarray(images), None, self.config["eval_batch_size"])])
+
+  def _logits(self, jit, model, features) -> np.ndarray:
+    forward = jit(_functions(self.config["image_size"])[3])
+    return np.concatenate([
+        np.asarray(forward(model["params"], chunk["images"], model["mean"], model["scale"]))[chunk["mask"]]
+        for chunk in padded_batches(features, None, self.config["eval_batch_size"])
+    ])
 
   def train(self, task: TrainingTask, state: State) -> State:
     c, info = self.config, task.info
-    moments, step_fn, _ = _functions(c["image_size"])
-    moments, step_fn = task.jit(moments), task.jit(step_fn, static_argnames="multi_label")
-    total, total_sq = 0.0, 0.0
-    for chunk in padded_batches(np.asarray(task.train.images), None, c["eval_batch_size"]):
-      s, sq = moments(chunk["images"], chunk["mask"].astype(np.float32))
-      total, total_sq = total + np.asarray(s, np.float64), total_sq + np.asarray(sq, np.float64)
-    n = len(task.train)
-    mean = total / n
-    scale = 1.0 / np.sqrt(np.maximum(total_sq / n - mean**2, 0.0) + 1e-2)  # the floor keeps flat pixels finite
-    mean, scale = mean.astype(np.float32), scale.astype(np.float32)
+    _, moments, step_fn, _ = _functions(c["image_size"])
+    step_fn = task.jit(step_fn, static_argnames="multi_label")
+    # The pixels of every training image once, rather than again in every step that draws it.
+    train_features = self._features(task.jit, task.train.images)
+    mean, variance = (np.asarray(v) for v in task.jit(moments)(train_features))
+    scale = (1.0 / np.sqrt(variance + 1e-2)).astype(np.float32)  # the floor keeps flat pixels finite
     outputs = head_outputs(info.num_classes, c["head_min_outputs"])
     data_seed = int(stream_key(key_words(task.rng), c["seed"], _DATA_STREAM)[0])
     l2_values = [float(v) for v in c["l2_values"]] if len(task.dev) else [float(c["l2_values"][0])]
+    dev_features = self._features(task.jit, task.dev.images) if len(task.dev) else None
     errors, losses, models = [], [], []
     for l2 in l2_values:
       params = {"kernel": np.zeros((mean.shape[0], outputs), np.float32), "bias": np.zeros((outputs,), np.float32)}
@@ -121,17 +127,14 @@ class LinearLearner(Learner):
         if info.multi_label:
           labels = np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1])))
         params, opt_state = step_fn(
-            params, opt_state, batch["images"], labels, mean, scale, np.int32(info.num_classes),
+            params, opt_state, train_features[batch["index"]], labels, mean, scale, np.int32(info.num_classes),
             np.float32(c["learning_rate"]), np.float32(l2), np.int32(step), np.int32(c["num_steps"]),
             multi_label=info.multi_label,
         )
       model = {"params": params, "mean": mean, "scale": scale}
       models.append(model)
-      if len(task.dev):
-        logits = np.concatenate([
-            self._logits(task.jit, model, chunk["images"])[chunk["mask"], :info.num_classes]
-            for chunk in padded_batches(np.asarray(task.dev.images), None, c["eval_batch_size"])
-        ])
+      if dev_features is not None:
+        logits = self._logits(task.jit, model, dev_features)[:, :info.num_classes]
         dev_labels = np.asarray(task.dev.labels)
         errors.append(task_error(logits, dev_labels, multi_label=info.multi_label))
         losses.append(mean_log_loss(logits, dev_labels, multi_label=info.multi_label))
@@ -144,4 +147,4 @@ class LinearLearner(Learner):
 
   def predict(self, task: PredictionTask, state: State, images) -> np.ndarray:
     model = state["models"][task.info.name]
-    return self._logits(task.jit, model, images)[:, :task.info.num_classes]
+    return self._logits(task.jit, model, self._features(task.jit, images))[:, :task.info.num_classes]
