@@ -7,6 +7,12 @@ Both turn grey images into RGB and scale pixels to [-1, 1] (dm_nevis `augmentati
 
 Crop boxes are continuous (sub-pixel), not rounded to whole pixels as TF's `sample_distorted_bounding_box`;
 `jax.image.scale_and_translate` resamples them with an antialiased linear kernel.
+
+The fine-tuning learners set two knobs per task, as array arguments of one compiled step:
+- `min_area`, the smallest crop (area fraction; 0.08 is Inception's and dm_nevis's). At 1 no crop fits
+  and every example falls back to its central square: no cropping at all.
+- the flip probability, from `flips(info, policy)`: `always` (dm_nevis flips every task), `never`, or
+  `auto`, which never flips a task whose label a mirror image can change (see `flips`).
 """
 from __future__ import annotations
 
@@ -18,6 +24,27 @@ import jax.numpy as jnp
 AREA_RANGE = (0.08, 1.0)
 ASPECT_RANGE = (3 / 4, 4 / 3)
 CROP_ATTEMPTS = 10
+FLIP_POLICIES = ("auto", "always", "never")
+
+
+def flips(info, policy: str) -> bool:
+  """Whether training images of the task `info` (a `TaskInfo`) are randomly mirrored left-right.
+
+  `auto` asks the task: a stream says whether a mirror image keeps the label (`TaskInfo.flip_invariant`;
+  the NEVIS'22 catalogue and `mini` set it per dataset: False for digits, letters, handwriting and
+  direction-bearing labels such as traffic signs and head yaw, where a mirrored "2", "b" or
+  "turn left" sign is another class or no class at all). A stream that does not say (None) is judged
+  by its class names: if every one is a single character (digits, letters) the task is text and is
+  not flipped; otherwise it is.
+  """
+  if policy not in FLIP_POLICIES:
+    raise ValueError(f"flip policy must be one of {FLIP_POLICIES}; got {policy!r}")
+  if policy != "auto":
+    return policy == "always"
+  known = getattr(info, "flip_invariant", None)
+  if known is not None:
+    return bool(known)
+  return not all(len(name) == 1 for name in info.class_names)
 
 
 def to_rgb(images: jax.Array) -> jax.Array:
@@ -80,16 +107,22 @@ def crop_and_resize(image: jax.Array, top, left, box_height, box_width, size: in
   )
 
 
-def train_preprocess(key: jax.Array, images: jax.Array, image_size: int) -> jax.Array:
-  """uint8 (B, H, W, C) -> float32 (B, image_size, image_size, 3) in [-1, 1], randomly cropped, flipped."""
+def train_preprocess(
+    key: jax.Array, images: jax.Array, image_size: int, min_area=AREA_RANGE[0], flip_probability=0.5
+) -> jax.Array:
+  """uint8 (B, H, W, C) -> float32 (B, image_size, image_size, 3) in [-1, 1], randomly cropped, flipped.
+
+  `min_area` and `flip_probability` may be traced scalars: one compilation serves every task."""
   batch_size, height, width, _ = images.shape
   uniforms = jax.random.uniform(key, (batch_size, 2 * CROP_ATTEMPTS + 3))
   pixels = to_rgb(images.astype(jnp.float32))
-  top, left, box_height, box_width = crop_boxes(uniforms[:, :-1], height, width)
+  top, left, box_height, box_width = crop_boxes(
+      uniforms[:, :-1], height, width, area_range=(min_area, AREA_RANGE[1])
+  )
   crops = jax.vmap(crop_and_resize, in_axes=(0, 0, 0, 0, 0, None))(
       pixels, top, left, box_height, box_width, image_size
   )
-  flip = uniforms[:, -1] < 0.5
+  flip = uniforms[:, -1] < flip_probability
   crops = jnp.where(flip[:, None, None, None], crops[:, :, ::-1, :], crops)
   return normalize(crops)
 

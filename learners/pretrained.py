@@ -4,6 +4,10 @@
 `nevis22_imagenet_only`, as dm_nevis pretrains on ImageNet); its final learner state provides the
 backbone. A missing or mismatched checkpoint is an error, never a silent random initialisation (the
 dm_nevis loader fell back to random weights when the file was missing).
+
+`reset_batch_stats: true` starts every task from the pretrained weights with fresh BatchNorm statistics
+(mean 0, variance 1), as dm_nevis's `load_model_params_from_ckpt` does (it loads parameters only); false
+keeps the statistics the pretraining run accumulated.
 """
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ import jax
 import numpy as np
 
 from nevis.errors import ConfigError
-from nevis.learners.finetuning import Backbone, FinetuningLearner, _INIT_STREAM, key_words, stream_key
+from nevis.learners.finetuning import _INIT_STREAM, Backbone, FinetuningLearner
+from nevis.learners.recipe import key_words, stream_key
 from nevis.protocol import InitContext, State, TrainingTask
 from nevis.registry import register_learner
 
@@ -22,7 +27,7 @@ from nevis.registry import register_learner
 class PretrainedLearner(FinetuningLearner):
   """Every task starts from a backbone pretrained by an earlier run (`pretrained_from: WORKDIR`)."""
 
-  defaults = {**FinetuningLearner.defaults, "pretrained_from": ""}
+  defaults = {**FinetuningLearner.defaults, "pretrained_from": "", "reset_batch_stats": False}
 
   def init(self, ctx: InitContext) -> State:
     return {**super().init(ctx), "pretrained": load_backbone(self.config["pretrained_from"])}
@@ -35,9 +40,12 @@ class PretrainedLearner(FinetuningLearner):
     if expected != got:
       raise ConfigError(
           f"the backbone in {self.config['pretrained_from']!r} does not match width={self.config['width']}, "
-          f"blocks_per_stage={self.config['blocks_per_stage']}; use the architecture it was trained with"
+          f"blocks_per_stage={self.config['blocks_per_stage']}, stem={self.config['stem']!r}; use the "
+          "architecture it was trained with"
       )
     task.notes["pretrained_from"] = self.config["pretrained_from"]
+    if self.config["reset_batch_stats"]:
+      return {"params": pretrained["params"], "batch_stats": fresh["batch_stats"]}
     return pretrained
 
 

@@ -124,11 +124,11 @@ def select_by_dev(
     else:
       errors.append(float("nan"))
       losses.append(float("nan"))
-    if _lowest(errors, losses) == index:
+    if lowest(errors, losses) == index:
       best_model = model
     if on_candidate is not None:
       on_candidate(DevProgress(list(errors), list(losses), best_model))
-  selected = _lowest(errors, losses)
+  selected = lowest(errors, losses)
   notes = {
       "select_by": "dev",
       "candidates": [dict(c) for c in candidates],
@@ -179,7 +179,7 @@ def pooled(train: DataView, dev: DataView, seed: int) -> DataView:
   return DataView(split, train.num_classes, train.multi_label)
 
 
-def _lowest(errors: Sequence[float], losses: Sequence[float]) -> int:
+def lowest(errors: Sequence[float], losses: Sequence[float]) -> int:
   """Index of the lowest (error, log-loss); nan counts as worst, ties go to the earlier index."""
   error = np.nan_to_num(np.asarray(errors, np.float64), nan=np.inf)
   loss = np.nan_to_num(np.asarray(losses, np.float64), nan=np.inf)

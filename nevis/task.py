@@ -32,6 +32,9 @@ class TaskInfo:
   display_name: str = ""
   held_out: bool = False
   source: str = ""  # where the data comes from, e.g. "tfds:mnist" or "handler:coil20" or "embedded"
+  # Whether a left-right mirror image keeps its label (False for digits, letters, traffic signs); None when
+  # the stream does not say. Augmentation policies read it (`nevis.learners.augment.flips`).
+  flip_invariant: bool | None = None
 
   @property
   def num_classes(self) -> int:

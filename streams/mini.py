@@ -33,6 +33,9 @@ sorted-name order, so sizes are random but fixed. Each split is then stored in a
   *upright*. Here mnist's non-test examples play the official train set and mnist's test split the
   official test set, so mnist_rot's test equals mnist's test, as in NEVIS.
 
+Every task says whether a mirror image keeps its label (`TaskInfo.flip_invariant`): the four digit
+tasks do not (a mirrored 2 or 7 is no digit), textures and faces do.
+
 The stream prepares each dataset into the store (`nevis.store`, 32x32 by default) the first time one of its
 splits is loaded, and reuses it while the preparation version, this recipe's version and the checksums of
 the source files are unchanged. A stored copy that fails its checksum is rebuilt, with a warning.
@@ -95,6 +98,7 @@ class MiniTask:
   class_names: tuple[str, ...]
   sources: tuple[tuple[str, str], ...]  # (pip package, file inside it)
   build: Callable[[], Pool] = dataclasses.field(repr=False)
+  flip_invariant: bool = True  # False: a mirrored image is another class or none (digits)
 
   @property
   def dataset(self) -> str:
@@ -218,15 +222,16 @@ _TEXTURE_SOURCES = tuple(_TEXTURE_FILES.values())
 MINI_TASKS: tuple[MiniTask, ...] = (
     MiniTask("textures", 1998, "Brodatz", "Textures (brick, grass, gravel patches)",
              ("brick", "grass", "gravel"), _TEXTURE_SOURCES, _build_textures),
-    MiniTask("mnist", 2004, "MNIST", "MNIST (5,000-digit sample)", DIGITS, (_MNIST_FILE,), _build_mnist),
+    MiniTask("mnist", 2004, "MNIST", "MNIST (5,000-digit sample)", DIGITS, (_MNIST_FILE,), _build_mnist,
+             flip_invariant=False),
     MiniTask("lfw_faces", 2011, "LFW", "LFW faces vs non-faces", ("face", "non_face"), (_LFW_FILE,),
              _build_lfw_faces),
     MiniTask("uci_digits", 2018, "Semeion", "UCI handwritten digits (8x8)", DIGITS, (_DIGITS_FILE,),
-             _build_uci_digits),
+             _build_uci_digits, flip_invariant=False),
     MiniTask("mnist_m", 2018, "MNIST-m", "MNIST-m (digits blended over photographs)", DIGITS,
-             (_MNIST_FILE, *_PHOTO_FILES), _build_mnist_m),
+             (_MNIST_FILE, *_PHOTO_FILES), _build_mnist_m, flip_invariant=False),
     MiniTask("mnist_rot", 2019, "MNIST-rot", "MNIST-rot (rotated train, upright test)", DIGITS,
-             (_MNIST_FILE,), _build_mnist_rot),
+             (_MNIST_FILE,), _build_mnist_rot, flip_invariant=False),
 )
 _BY_NAME = {task.name: task for task in MINI_TASKS}
 
@@ -345,6 +350,7 @@ def mini_stream(
         display_name=task.display_name,
         held_out=False,
         source="embedded:" + "+".join(f"{p}/{r}" for p, r in task.sources),
+        flip_invariant=task.flip_invariant,
     )
     tasks.append(Task(info, _Loader(store, task.name)))
   return Stream("mini", tuple(tasks))

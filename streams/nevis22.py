@@ -214,6 +214,7 @@ def variant_tasks(
           display_name=dataset.display_name,
           held_out=held_out,
           source=dataset.source,
+          flip_invariant=dataset.flip_invariant,
       )
       source = NevisDataSource(dataset.key, data_dir=root, image_size=image_size)
       tasks.append(Task(info, StoreSplitLoader(dataset.key, root, image_size), data=source))

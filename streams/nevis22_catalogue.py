@@ -128,6 +128,11 @@ class DatasetEntry:
     code, _, description = self.split_recipe.partition(":")
     return description if code == "C" else SPLIT_RECIPES[code]
 
+  @property
+  def flip_invariant(self) -> bool:
+    """Whether a left-right mirror image keeps the label (see `MIRROR_CHANGES_LABEL`)."""
+    return self.key not in MIRROR_CHANGES_LABEL
+
   def class_names_or_placeholders(self) -> tuple[str, ...]:
     """The class names, or "class_0", "class_1", ... where they come from the data."""
     if self.class_names is not None:
@@ -664,11 +669,32 @@ _ENTRIES = (
     ),
 )
 
+# Datasets whose label a left-right mirror image can change, with the reason: flip augmentation must not
+# touch them (`TaskInfo.flip_invariant` False; learners' `flip: auto`). dm_nevis flipped every task.
+MIRROR_CHANGES_LABEL: dict[str, str] = {
+    "mnist": "digits",
+    "mnist_m": "digits",
+    "mnist_rotation": "digits (no rotation undoes a mirror image)",
+    "svhn_cropped": "digits",
+    "usps": "digits",
+    "semeion": "digits",
+    "emnist_balanced": "digits and letters",
+    "chars74k": "digits and letters",
+    "not_mnist": "letters",
+    "casia_hwdb": "handwritten Chinese characters",
+    "cvc_muscima": "handwriting: a writer's slant and strokes mirrored",
+    "german_tsr": "traffic signs that point left or right (turn, keep, bend left/right)",
+    "belgium_tsc": "traffic signs that point left or right",
+    "biwi": "head-pose bins: a mirror image negates yaw and roll",
+}
+
 CATALOGUE: dict[str, DatasetEntry] = {entry.key: entry for entry in _ENTRIES}
 KEY_BY_DISPLAY_NAME: dict[str, str] = {entry.display_name: entry.key for entry in _ENTRIES}
 
 if len(CATALOGUE) != len(_ENTRIES) or len(KEY_BY_DISPLAY_NAME) != len(_ENTRIES):
   raise ValueError("nevis22 catalogue: keys and display names must be unique")
+if set(MIRROR_CHANGES_LABEL) - set(CATALOGUE):
+  raise ValueError(f"nevis22 catalogue: unknown keys in MIRROR_CHANGES_LABEL: {set(MIRROR_CHANGES_LABEL) - set(CATALOGUE)}")
 
 
 def entry(key: str) -> DatasetEntry:

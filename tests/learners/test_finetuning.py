@@ -10,15 +10,13 @@ import optax
 import pytest
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners.finetuning import (
-  FinetuningLearner,
-  IndependentLearner,
-  PreviousLearner,
+from nevis.learners.finetuning import FinetuningLearner, IndependentLearner, PreviousLearner
+from nevis.learners.recipe import (
   adaptive_batch_size,
+  decay_mask,
   head_outputs,
   multi_label_loss,
   single_label_loss,
-  _decay_mask,
   warmup_cosine,
 )
 from nevis.protocol import CheckpointHook, DataView, Progress, TrainingTask
@@ -186,7 +184,7 @@ def test_multi_label_loss_ignores_padded_columns():
 def test_weight_decay_only_on_kernels():
   params = {"backbone": {"stem": {"kernel": 1.0}, "stem_bn": {"scale": 1.0, "bias": 1.0}},
             "head": {"kernel": 1.0, "bias": 1.0}}
-  assert _decay_mask(params) == {
+  assert decay_mask(params) == {
       "backbone": {"stem": {"kernel": True}, "stem_bn": {"scale": False, "bias": False}},
       "head": {"kernel": True, "bias": False},
   }
@@ -352,3 +350,76 @@ def test_without_dev_data_only_the_first_learning_rate_is_trained():
   state = learner.train(task, learner.init(None))
   assert jit.calls["resnet_train_step"] == 2
   assert state["last_search"]["selected"] == 0 and len(state["last_search"]["dev_error"]) == 1
+
+
+# --- dev checks inside a trial, the kept checkpoint, the trial score ---------------------------------
+
+
+class ScriptedDev(IndependentLearner):
+  """Dev errors come from a script (one per check, in order); the checked models are recorded."""
+
+  def __init__(self, script, **config):
+    super().__init__(**config)
+    self.script, self.checked = list(script), []
+
+  def _evaluate(self, task, params, batch_stats):
+    self.checked.append(jax.device_get({"params": params, "batch_stats": batch_stats}))
+    error = self.script[len(self.checked) - 1]
+    return error, error
+
+
+def test_dev_checks_keep_each_trials_best_and_score_it_by_best_or_final():
+  config = dict(TINY, num_steps=10, eval_every_steps=4, learning_rates=[0.05, 0.1])
+  # Checks after steps 4, 8, 10 of each trial. Trial 0: best 0.1 at step 4, final 0.5; trial 1: 0.3 flat.
+  script = [0.1, 0.4, 0.5, 0.3, 0.3, 0.3]
+  best = ScriptedDev(script, **config)
+  state = best.train(colour_task("a", 4), best.init(None))
+  search = state["last_search"]
+  assert list(search["dev_error"]) == [0.1, 0.3] and search["selected"] == 0
+  # The model kept is trial 0 after step 4: the first model checked.
+  assert leaves_equal(state["backbones"]["a"]["params"], best.checked[0]["params"]["backbone"])
+  assert leaves_equal(state["heads"]["a"], best.checked[0]["params"]["head"])
+
+  final = ScriptedDev(script, **config, trial_score="final")
+  state = final.train(colour_task("a", 4, jit=RecordingJit()), final.init(None))
+  assert list(state["last_search"]["dev_error"]) == [0.5, 0.3] and state["last_search"]["selected"] == 1
+  # Trial 1's checks tie (0.3, 0.3, 0.3): the earliest, after its step 4, is kept.
+  assert leaves_equal(state["backbones"]["a"]["params"], final.checked[3]["params"]["backbone"])
+
+
+def test_dev_check_notes_and_costs():
+  jit = RecordingJit()
+  learner = IndependentLearner(**TINY, num_steps=10, eval_every_steps=4, learning_rates=[0.1])
+  task = colour_task("a", 4, jit=jit)
+  learner.train(task, learner.init(None))
+  notes = task.notes["selection"]
+  assert notes["steps"] == 10 and notes["batch_size"] == 16 and notes["flip"] is True
+  assert 4 <= notes["kept_step"][0] <= 10 and notes["kept_step"][0] in (4, 8, 10)
+  # 48 dev examples in batches of 32: two forward calls per check, three checks.
+  assert jit.calls["resnet_forward"] == 6 and jit.calls["resnet_train_step"] == 10
+
+
+@pytest.mark.parametrize("crash_after", [1, 3])
+def test_resume_with_dev_checks_is_bitwise_identical(crash_after):
+  config = dict(TINY, num_steps=10, eval_every_steps=3, learning_rates=[0.05, 0.1], label_smoothing=0.1)
+  learner = PreviousLearner(**config)
+  uninterrupted = learner.train(colour_task("b", 4, seed=1, checkpoint=MemoryCheckpoint(every=4)),
+                                learner.init(None))
+  hook = MemoryCheckpoint(every=4, crash_after=crash_after)  # saves at task steps 4, 8, 12 (trial 1, step 2)
+  with pytest.raises(Crash):
+    learner.train(colour_task("b", 4, seed=1, checkpoint=hook), learner.init(None))
+  resumed = PreviousLearner(**config).train(colour_task("b", 4, seed=1, checkpoint=hook), learner.init(None))
+  assert leaves_equal(resumed, uninterrupted)
+
+
+def test_epochs_and_random_search_drive_the_trials():
+  jit = RecordingJit()
+  learner = IndependentLearner(**TINY, num_steps=100, num_epochs=2.0, min_steps=0, search="random", num_trials=3,
+                               learning_rate_range=[0.01, 0.1], label_smoothing_range=[0.0, 0.3])
+  task = colour_task("a", 4, jit=jit)
+  state = learner.train(task, learner.init(None))
+  assert jit.calls["resnet_train_step"] == 3 * 16  # ceil(2 epochs * 128 / 16) per trial
+  assert len(state["last_search"]["learning_rates"]) == 3
+  assert state["last_search"]["label_smoothing"].max() > 0
+  chosen = task.notes["selection"]["chosen"]
+  assert set(chosen) == {"learning_rate", "label_smoothing"} and 0.01 <= chosen["learning_rate"] <= 0.1

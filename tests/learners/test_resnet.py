@@ -57,3 +57,18 @@ def test_bad_config_is_rejected():
     ResNet(width=4, blocks_per_stage=(), rngs=nnx.Rngs(0))
   with pytest.raises(ValueError):
     ResNet(width=4, blocks_per_stage=(1, 0), rngs=nnx.Rngs(0))
+
+
+def test_imagenet_stem_is_7x7_stride_2_with_max_pool():
+  model = ResNet(width=8, blocks_per_stage=(1, 1), stem="imagenet", rngs=_rngs())
+  assert model.stem.kernel[...].shape == (7, 7, 3, 8) and model.stem.strides == 2
+  # Same blocks as the CIFAR-stem model of the first test; the stem is 7*7*3*8 instead of 3*3*3*8.
+  assert _parameter_count(model) == 5096 - 216 + 1176
+  images = jnp.asarray(np.random.default_rng(2).normal(size=(2, 32, 32, 3)), jnp.float32)
+  assert model(images, train=False).shape == (2, 16)
+  # 32 px -> 16 (stride-2 convolution) -> 8 (max-pool), then the stride-2 stage: 4x4 before the pool.
+  stem = nnx.max_pool(jax.nn.relu(model.stem_bn(model.stem(images), use_running_average=True)), (3, 3),
+                      strides=(2, 2), padding="SAME")
+  assert stem.shape == (2, 8, 8, 8)
+  with pytest.raises(ValueError, match="stem"):
+    ResNet(width=4, blocks_per_stage=(1,), stem="vit", rngs=nnx.Rngs(0))

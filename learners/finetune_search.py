@@ -1,0 +1,246 @@
+"""One task's dev search for the fine-tuning learners: trials, periodic dev checks, the kept checkpoint.
+
+Each trial (a {learning_rate, label_smoothing} candidate) trains `plan.num_steps` steps from the same
+start, batches and augmentations (common random numbers). With dev data, dev is checked every
+`plan.eval_every` steps and after the last one, and the trial's best check — lowest dev error, ties:
+lowest dev log-loss, then the earlier — is its kept checkpoint (dm_nevis `fit_with_early_stopping`
+checks every 1,000 steps and keeps the best-dev train state). A trial is scored by that best check
+(`trial_score: best`) or by its final one (`final`, dm_nevis's trial cost); the lowest-scored trial wins
+and its kept checkpoint is the task's model. Without dev data only the first candidate trains and its
+last step is kept.
+
+In-task checkpoints (`task.checkpoint.due(steps done in this task)`) hold the trial and step, the
+running model and optimiser state, the trial's best check so far, the scores of finished trials and the
+winner so far: a resumed task ends bitwise identical to an uninterrupted one on CPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nevis.errors import LearnerError
+from nevis.learners.recipe import stream_key
+from nevis.learners import selection
+from nevis.learners.selection import lowest
+from nevis.protocol import TrainingTask
+
+PROGRESS_LOSS_EVERY = 25  # steps between loss read-backs; each one waits for the device
+_AUGMENT_STREAM = 1  # finetuning's augmentation stream
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskPlan:
+  """What every trial of one task shares, fixed before its first step."""
+
+  batch_size: int
+  num_steps: int
+  warmup_steps: int
+  eval_every: int  # dev checks every this many steps (and after the last); 0: after the last only
+  trial_score: str  # "best" | "final"
+  outputs: int  # head width
+  min_area: float  # smallest random crop (area fraction); 1: no crop
+  flip_probability: float
+  data_seed: int
+  words: tuple[int, ...]  # the task key's words
+  seed: int
+
+
+@dataclasses.dataclass
+class SearchResult:
+  model: dict  # {"params": {"backbone", "head"}, "batch_stats"}: the winner's kept checkpoint
+  selected: int
+  dev_error: np.ndarray  # per trial, its score's dev error (nan without dev data)
+  dev_log_loss: np.ndarray
+  best_step: np.ndarray  # per trial, the step of its kept checkpoint
+  final_dev_error: np.ndarray  # per trial, dev error after its last step
+
+
+def _empty_record(num_trials: int) -> dict[str, Any]:
+  nan = np.full(num_trials, np.nan)
+  return {
+      "trial": np.int64(0), "step": np.int64(0),
+      "dev_error": nan.copy(), "dev_log_loss": nan.copy(), "final_dev_error": nan.copy(),
+      "best_step": np.full(num_trials, -1, np.int64),
+      "kept": {},  # the winner so far: its kept checkpoint
+      "trial_best": {}, "trial_best_error": np.float64(np.inf), "trial_best_loss": np.float64(np.inf),
+      "trial_best_step": np.int64(-1), "trial_last_error": np.float64(np.nan),
+      "trial_last_loss": np.float64(np.nan),
+  }
+
+
+def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict], plan: TaskPlan) -> SearchResult:
+  """Runs the trials of `candidates` from `fresh` ({"params", "batch_stats"}) and returns the winner."""
+  has_dev = len(task.dev) > 0
+  if not has_dev:
+    candidates = candidates[:1]
+  num_trials, num_steps = len(candidates), plan.num_steps
+  info = task.info
+
+  def get(name: str):
+    return learner._functions.get(task.jit, name)
+
+  train_step = get("train_step_multi_label" if info.multi_label else "train_step_single_label")
+  record = _empty_record(num_trials)
+  resumed = task.checkpoint.restore()
+  if resumed is not None:
+    if len(resumed["dev_error"]) != num_trials or int(resumed["trial"]) >= num_trials \
+        or int(resumed["step"]) > num_steps:
+      raise LearnerError(
+          f"the in-task checkpoint of {info.name!r} does not match this config ({len(resumed['dev_error'])} "
+          f"trials, at trial {int(resumed['trial'])} step {int(resumed['step'])}); resume with the config it "
+          "was written with"
+      )
+    record = {key: resumed[key] for key in record}
+    for key in ("dev_error", "dev_log_loss", "final_dev_error"):
+      record[key] = np.array(record[key], dtype=np.float64)
+    record["best_step"] = np.array(record["best_step"], dtype=np.int64)
+    # Orbax may hand an empty dict back as None.
+    record["kept"] = _to_device(record["kept"]) if record["kept"] else {}
+    record["trial_best"] = _to_device(record["trial_best"]) if record["trial_best"] else {}
+
+  fixed = fixed_arguments(plan, info.num_classes)
+  first_trial = int(record["trial"])
+  for trial in range(first_trial, num_trials):
+    candidate = candidates[trial]
+    if resumed is not None and trial == first_trial:
+      params, batch_stats = _to_device(resumed["params"]), _to_device(resumed["batch_stats"])
+      opt_leaves = [jnp.asarray(leaf) for leaf in as_list(resumed["opt_state"])]
+      start_step = int(resumed["step"])
+    else:
+      params, batch_stats = fresh["params"], fresh["batch_stats"]
+      opt_leaves = get("optimizer_init")(params)
+      start_step = 0
+      record.update(trial_best={}, trial_best_error=np.float64(np.inf), trial_best_loss=np.float64(np.inf),
+                    trial_best_step=np.int64(-1), trial_last_error=np.float64(np.nan),
+                    trial_last_loss=np.float64(np.nan))
+    description = f"{info.name} lr={candidate['learning_rate']:.3g}"
+    if candidate["label_smoothing"]:
+      description += f" ls={candidate['label_smoothing']:.2f}"
+    task.progress.start(f"{description} ({trial + 1}/{num_trials})", total=num_steps)
+    if start_step:
+      task.progress.update(start_step)
+    learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
+    for step in range(start_step, num_steps):
+      batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
+      labels = padded_labels(batch["labels"], plan.outputs, info.multi_label)
+      if task.online_prequential is not None and trial == 0:
+        logits = learner._logits(task.jit, params, batch_stats, batch["images"])
+        task.online_prequential.record(batch, logits[:, :info.num_classes])
+      params, batch_stats, opt_leaves, loss = train_step(
+          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, batch, labels, learning_rate, smoothing, step)
+      )
+      done = step + 1
+      if done % PROGRESS_LOSS_EVERY == 0 or done == num_steps:
+        task.progress.update(1, loss=float(loss))
+      else:
+        task.progress.update(1)
+      if has_dev and (done == num_steps or (plan.eval_every and done % plan.eval_every == 0)):
+        error, log_loss = learner._evaluate(task, params, batch_stats)
+        record.update(trial_last_error=np.float64(error), trial_last_loss=np.float64(log_loss))
+        if (error, log_loss) < (float(record["trial_best_error"]), float(record["trial_best_loss"])):
+          record.update(trial_best={"params": params, "batch_stats": batch_stats},
+                        trial_best_error=np.float64(error), trial_best_loss=np.float64(log_loss),
+                        trial_best_step=np.int64(done))
+      if task.checkpoint.due(trial * num_steps + done):
+        task.checkpoint.save(jax.device_get({
+            **record, "trial": np.int64(trial), "step": np.int64(done),
+            "params": params, "batch_stats": batch_stats, "opt_state": list(opt_leaves),
+        }))
+    task.progress.close()
+    if has_dev:
+      use_best = plan.trial_score == "best"
+      record["dev_error"][trial] = record["trial_best_error"] if use_best else record["trial_last_error"]
+      record["dev_log_loss"][trial] = record["trial_best_loss"] if use_best else record["trial_last_loss"]
+      record["final_dev_error"][trial] = record["trial_last_error"]
+      record["best_step"][trial] = record["trial_best_step"]
+      kept = record["trial_best"]
+    else:
+      record["best_step"][trial] = num_steps
+      kept = {"params": params, "batch_stats": batch_stats}
+    if lowest(record["dev_error"][:trial + 1], record["dev_log_loss"][:trial + 1]) == trial:
+      record["kept"] = kept
+
+  selected = lowest(record["dev_error"], record["dev_log_loss"])
+  return SearchResult(record["kept"], selected, record["dev_error"], record["dev_log_loss"],
+                      record["best_step"], record["final_dev_error"])
+
+
+def fixed_arguments(plan: TaskPlan, num_classes: int) -> dict[str, np.ndarray]:
+  """The train step's arguments that stay the same for a whole task."""
+  return {
+      "num_classes": np.int32(num_classes), "warmup_steps": np.int32(plan.warmup_steps),
+      "total_steps": np.int32(plan.num_steps), "min_area": np.float32(plan.min_area),
+      "flip_probability": np.float32(plan.flip_probability),
+  }
+
+
+def step_arguments(plan: TaskPlan, fixed: dict, batch: dict, labels, learning_rate, smoothing, step: int) -> tuple:
+  """The train step's arguments after (params, batch_stats, opt_leaves), in its order."""
+  return (
+      stream_key(list(plan.words), plan.seed, _AUGMENT_STREAM, step), batch["images"], labels,
+      fixed["num_classes"], learning_rate, smoothing, np.int32(step), fixed["warmup_steps"], fixed["total_steps"],
+      fixed["min_area"], fixed["flip_probability"],
+  )
+
+
+def prequential_search(learner, task: TrainingTask, state, candidates: list[dict]) -> tuple[dict, int, dict]:
+  """Candidates scored by prequential code length over train + dev pooled; the winner refitted on all of
+  it (`nevis.learners.selection`). Returns (model, selected index, the selection's notes)."""
+  config, info = learner.config, task.info
+  full_plan = learner.plan(task, len(task.train) + len(task.dev))
+  start = learner.starting_point(task, state, full_plan.outputs)
+  train_step = learner._functions.get(
+      task.jit, "train_step_multi_label" if info.multi_label else "train_step_single_label"
+  )
+
+  def fit(candidate: dict, data) -> dict:
+    plan = learner.plan(task, len(data))
+    fixed = fixed_arguments(plan, info.num_classes)
+    learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
+    params, batch_stats = start["params"], start["batch_stats"]
+    opt_leaves = learner._functions.get(task.jit, "optimizer_init")(params)
+    task.progress.start(f"{info.name} lr={candidate['learning_rate']:.3g} n={len(data)}", total=plan.num_steps)
+    for step in range(plan.num_steps):
+      batch = data.batch_at(step, plan.batch_size, seed=plan.data_seed)
+      labels = padded_labels(batch["labels"], plan.outputs, info.multi_label)
+      params, batch_stats, opt_leaves, _ = train_step(
+          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, batch, labels, learning_rate, smoothing, step)
+      )
+      task.progress.update(1)
+    task.progress.close()
+    return {"params": params, "batch_stats": batch_stats}
+
+  def logits(model: dict, data) -> np.ndarray:
+    parts = [
+        learner._logits(task.jit, model["params"], model["batch_stats"], batch["images"])[batch["mask"]]
+        for batch in data.ordered_batches(config["eval_batch_size"])
+    ]
+    return np.concatenate(parts)[:, :info.num_classes]
+
+  result = selection.select(
+      task, candidates, fit, logits, select_by="prequential", seed=full_plan.data_seed,
+      first_chunk=config["prequential_first_chunk"],
+  )
+  return result.model, int(result.selected), result.notes
+
+
+def padded_labels(labels: np.ndarray, outputs: int, multi_label: bool) -> np.ndarray:
+  if not multi_label:
+    return np.asarray(labels, dtype=np.int32)
+  labels = np.asarray(labels, dtype=np.uint8)
+  return np.pad(labels, ((0, 0), (0, outputs - labels.shape[1])))
+
+
+def _to_device(tree):
+  return jax.tree.map(jnp.asarray, tree)
+
+
+def as_list(leaves) -> list:
+  """A checkpointed list, whichever of list, tuple or {"0": ..} form it comes back in."""
+  if isinstance(leaves, dict):
+    return [leaves[k] for k in sorted(leaves, key=int)]
+  return list(leaves)
