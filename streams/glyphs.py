@@ -231,7 +231,7 @@ def glyphs_stream(
         kind=TaskKind.SINGLE_LABEL,
         class_names=tuple(glyph_classes.class_name(c) for c in code_points),
         image_shape=(image_size, image_size, 3),
-        display_name=f"Glyphs {index} ({num_classes} rendered characters)",
+        display_name=f"Glyphs {index} ({num_classes} characters)",
         source="procedural:glyphs",
     )
     tasks.append(Task(info, _Generator(index, code_points, image_size, tuple(per_class.items()), seed)))
