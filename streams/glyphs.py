@@ -38,11 +38,11 @@ from typing import Mapping
 
 import numpy as np
 
-from nevis.errors import ConfigError, DataError, closest
+from nevis.errors import DataError
 from nevis.registry import register_stream
 from nevis.stream import Stream
-from nevis.streams import glyph_classes, glyph_fonts
-from nevis.task import SPLITS, SplitData, Task, TaskInfo, TaskKind
+from nevis.streams import generated, glyph_classes, glyph_fonts
+from nevis.task import SplitData, Task, TaskInfo, TaskKind
 
 YEAR = 1990
 DEFAULT_CLASSES = 1000
@@ -77,10 +77,8 @@ class _Generator:
   seed: int
 
   def __call__(self, split: str) -> SplitData:
-    if split not in SPLITS:
-      raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    rng = generated.split_rng(self.seed, self.task_index, split)
     per_class = dict(self.examples_per_class)[split]
-    rng = np.random.default_rng([self.seed, self.task_index, 1 + SPLITS.index(split)])
     labels = rng.permutation(np.repeat(np.arange(len(self.code_points), dtype=np.int32), per_class))
     count = len(labels)
     fonts_of = [glyph_classes.fonts_for(c) for c in self.code_points]
@@ -192,7 +190,7 @@ def task_classes(num_tasks: int, num_classes: int, seed: int) -> list[tuple[int,
     order = np.random.default_rng([seed]).permutation(len(pool))
     chosen = [order[t * num_classes:(t + 1) * num_classes] for t in range(num_tasks)]
   else:
-    # Split generators use [seed, task, 1 + split]; 0 in the last place is free for the class draw.
+    # generated.split_rng seeds splits with [seed, task, 1 + split]: a last entry of 0 is free for this draw.
     chosen = [np.random.default_rng([seed, t, 0]).choice(len(pool), num_classes, replace=False)
               for t in range(num_tasks)]
   return [tuple(int(c) for c in np.sort(pool[index])) for index in chosen]
@@ -209,18 +207,15 @@ def glyphs_stream(
     **unknown,
 ) -> Stream:
   """Rendered characters of many scripts and symbol sets, thousands of classes, for meta-pretraining."""
-  for key in unknown:
-    raise ConfigError(
-        f"stream 'glyphs' has no option {key!r}{closest(key, _OPTIONS)}; its options are {', '.join(_OPTIONS)}"
-    )
+  generated.reject_unknown("glyphs", unknown, _OPTIONS)
   available = len(glyph_classes.CODE_POINTS)
-  _check_int("num_tasks", num_tasks, 1)
+  generated.check_int("glyphs", "num_tasks", num_tasks, 1)
   if num_classes == "all":
     num_classes = available
-  _check_int("num_classes", num_classes, 2, available, also='or "all"')
-  _check_int("image_size", image_size, 8, 512)
-  _check_int("seed", seed, 0)
-  per_class = _examples_per_class(examples_per_class)
+  generated.check_int("glyphs", "num_classes", num_classes, 2, available, also='or "all"')
+  generated.check_int("glyphs", "image_size", image_size, 8, 512)
+  generated.check_int("glyphs", "seed", seed, 0)
+  per_class = generated.examples_per_class("glyphs", examples_per_class, 4)
   tasks = []
   for index, code_points in enumerate(task_classes(num_tasks, num_classes, seed)):
     name = f"glyphs_{index}"
@@ -236,24 +231,3 @@ def glyphs_stream(
     )
     tasks.append(Task(info, _Generator(index, code_points, image_size, tuple(per_class.items()), seed)))
   return Stream("glyphs", tuple(tasks))
-
-
-def _examples_per_class(value: int | Mapping[str, int]) -> dict[str, int]:
-  if isinstance(value, Mapping):
-    if set(value) != set(SPLITS):
-      raise ConfigError(f"stream 'glyphs': examples_per_class needs a count for each of {SPLITS}, "
-                        f"got {sorted(value)}")
-    counts = {split: value[split] for split in SPLITS}
-  else:
-    _check_int("examples_per_class", value, 1)
-    counts = {"train": value, **{s: max(value // 4, 1) for s in SPLITS[1:]}}
-  for split, count in counts.items():
-    _check_int(f"examples_per_class[{split}]", count, 1)
-  return counts
-
-
-def _check_int(name: str, value, minimum: int, maximum: int | None = None, also: str = "") -> None:
-  if isinstance(value, bool) or not isinstance(value, int) or value < minimum or (maximum and value > maximum):
-    bounds = f"in [{minimum}, {maximum}]" if maximum else f">= {minimum}"
-    raise ConfigError(f"stream 'glyphs': {name} must be an int {bounds}{' ' + also if also else ''}, "
-                      f"got {value!r}")
