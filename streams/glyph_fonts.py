@@ -37,6 +37,7 @@ FONT_FILES = tuple(
 EM_FRACTION = 0.8  # the font's em as a fraction of the image side: capitals fill about 60% of it
 FIT_FRACTION = 0.92  # glyphs wider or taller than this fraction of the side (long arrows) are shrunk to fit
 SUPERSAMPLE = 2
+ERODED_INK = 0.25  # thinning takes half a regular glyph's ink; what would keep less than this stays
 MARGIN = 3  # pixels of black around a cropped glyph, so that dilation is not clipped
 
 
@@ -99,7 +100,7 @@ class Jitter:
   shear: np.ndarray
   rotation: np.ndarray
   shift: np.ndarray  # (N, 2) x and y
-  stroke: np.ndarray  # -1 thins (erosion), 0 keeps, +1 thickens (dilation)
+  stroke: np.ndarray  # -1 thins (erosion, unless less than ERODED_INK would remain), 0 keeps, +1 thickens
 
   def take(self, part: slice) -> "Jitter":
     return Jitter(**{f.name: getattr(self, f.name)[part] for f in dataclasses.fields(self)})
@@ -134,7 +135,10 @@ def render_masks(code_points: Sequence[int], fonts: Sequence[int], jitter: Jitte
     if jitter.stroke[i] > 0:
       crop = crop.filter(ImageFilter.MaxFilter(3))
     elif jitter.stroke[i] < 0:
-      crop = crop.filter(ImageFilter.MinFilter(3))
+      thinner = crop.filter(ImageFilter.MinFilter(3))
+      # Outlined symbols and hairlines would all but vanish: those stay as drawn.
+      if np.asarray(thinner, np.float32).sum() >= ERODED_INK * np.asarray(crop, np.float32).sum():
+        crop = thinner
     ink = max(crop.width, crop.height) - 2 * MARGIN
     inverse = inverses[i] / min(1.0, FIT_FRACTION * big / max(ink, 1))
     offset = np.array([crop.width / 2, crop.height / 2]) - inverse @ centres_out[i]

@@ -46,6 +46,9 @@ def test_each_jitter_moves_the_ink_as_it_says():
   plain = _one()
   assert _one(scale=1.15).sum() > 1.2 * plain.sum()
   assert _one(stroke=1).sum() > 1.1 * plain.sum() and _one(stroke=-1).sum() < plain.sum() / 1.1
+  # Thinning would all but erase an outlined symbol (WHITE DIAMOND SUIT in DejaVu Serif Bold): it is kept.
+  outlined = _one(0x2662, font=5)
+  np.testing.assert_array_equal(_one(0x2662, font=5, stroke=-1), outlined)
   assert _centroid(_one(shift=[0.1, 0.0])) - _centroid(plain) == pytest.approx([0.0, 3.2], abs=0.3)  # 10% of 32
   # A quarter turn (clockwise on screen, y pointing down) matches numpy's rot90 three times counter-clockwise.
   turned = _one(rotation=np.pi / 2)
