@@ -15,10 +15,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from nevis.errors import ConfigError, closest
+from nevis.errors import ConfigError
 from nevis.registry import register_stream
 from nevis.stream import Stream
-from nevis.task import SPLITS, SplitData, Task, TaskInfo, TaskKind
+from nevis.streams import generated
+from nevis.task import SplitData, Task, TaskInfo, TaskKind
 
 FIRST_YEAR = 2000
 NOISE_STD = 24.0
@@ -38,10 +39,8 @@ class _Generator:
   seed: int
 
   def __call__(self, split: str) -> SplitData:
-    if split not in SPLITS:
-      raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    rng = generated.split_rng(self.seed, self.task_index, split)
     per_class = dict(self.examples_per_class)[split]
-    rng = np.random.default_rng([self.seed, self.task_index, 1 + SPLITS.index(split)])
     if self.multi_label:
       components = _label_components(self.num_classes, self.image_size)
       count = per_class * self.num_classes
@@ -97,14 +96,10 @@ def synthetic_stream(
   `num_classes` is one count for every task or one per task. `examples_per_class` is the train count per
   class (dev, dev_test and test get half of it, at least 1) or a mapping with a count for every split.
   """
-  for key in unknown:
-    raise ConfigError(
-        f"stream 'synthetic' has no option {key!r}{closest(key, _OPTIONS)}; "
-        f"its options are {', '.join(_OPTIONS)}"
-    )
-  _check_int("num_tasks", num_tasks, 0)
-  _check_int("image_size", image_size, 2)
-  _check_int("seed", seed, 0)
+  generated.reject_unknown("synthetic", unknown, _OPTIONS)
+  generated.check_int("synthetic", "num_tasks", num_tasks, 0)
+  generated.check_int("synthetic", "image_size", image_size, 2)
+  generated.check_int("synthetic", "seed", seed, 0)
   if not isinstance(multi_label_task, bool):
     raise ConfigError(f"stream 'synthetic': multi_label_task must be true or false, got {multi_label_task!r}")
   if isinstance(num_classes, int):
@@ -113,8 +108,8 @@ def synthetic_stream(
   if len(num_classes) != num_tasks:
     raise ConfigError(f"stream 'synthetic': num_classes has {len(num_classes)} entries for {num_tasks} tasks")
   for count in num_classes:
-    _check_int("num_classes", count, 2)
-  per_class = _examples_per_class(examples_per_class)
+    generated.check_int("synthetic", "num_classes", count, 2)
+  per_class = generated.examples_per_class("synthetic", examples_per_class, 2)
 
   tasks = []
   kinds = [(TaskKind.SINGLE_LABEL, k) for k in num_classes]
@@ -136,22 +131,3 @@ def synthetic_stream(
     loader = _Generator(index, classes, image_size, tuple(per_class.items()), multi, seed)
     tasks.append(Task(info, loader))
   return Stream("synthetic", tuple(tasks))
-
-
-def _examples_per_class(value: int | Mapping[str, int]) -> dict[str, int]:
-  if isinstance(value, Mapping):
-    if set(value) != set(SPLITS):
-      raise ConfigError(f"stream 'synthetic': examples_per_class needs a count for each of {SPLITS}, "
-                        f"got {sorted(value)}")
-    counts = {split: value[split] for split in SPLITS}
-  else:
-    _check_int("examples_per_class", value, 1)
-    counts = {"train": value, **{s: max(value // 2, 1) for s in SPLITS[1:]}}
-  for split, count in counts.items():
-    _check_int(f"examples_per_class[{split}]", count, 1)
-  return counts
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-  if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-    raise ConfigError(f"stream 'synthetic': {name} must be an int >= {minimum}, got {value!r}")
