@@ -30,6 +30,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from nevis.errors import DataError
+from nevis.paths import file_in_the_way
 from nevis.task import SPLITS, SplitData, TaskKind
 
 DEFAULT_IMAGE_SIZE = 64
@@ -54,16 +55,6 @@ def default_root() -> Path:
   return Path(platformdirs.user_cache_dir("nevis")) / "store"
 
 
-def _check_folder(root: Path, name: str) -> None:
-  """DataError when the store's root, or a folder above it, is a file."""
-  path = root
-  while not path.exists() and path != path.parent:
-    path = path.parent
-  if path.exists() and not path.is_dir():
-    where = "" if path == root else f" ({str(path)!r} is a file)"
-    raise DataError(f"the data store {str(root)!r}{where} is not a folder; point {name} at a folder")
-
-
 def _fix(dataset: str) -> str:
   return f'run "nevis data prepare {dataset} --force"'
 
@@ -76,7 +67,9 @@ class Store:
       raise ValueError(f"image_size must be a positive int, got {image_size!r}")
     self.root = Path(root).expanduser() if root is not None else default_root()
     self.image_size = image_size
-    _check_folder(self.root, "NEVIS_DATA_DIR (or the stream's data_dir)" if root is None else "the data_dir")
+    if file_in_the_way(self.root) is not None:
+      name = "NEVIS_DATA_DIR (or the stream's data_dir)" if root is None else "the data_dir"
+      raise DataError(f"the data store {str(self.root)!r} is not a folder; point {name} at a folder")
 
   def __repr__(self) -> str:
     return f"Store({str(self.root)!r}, image_size={self.image_size})"

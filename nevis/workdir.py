@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from nevis.errors import UserError, WorkdirLockedError
+from nevis.paths import file_in_the_way
 
 LOCK_NAME = "lock"
 # Everything nevis writes at the top of a workdir.
@@ -25,11 +26,9 @@ OWN_NAMES = ("results.sqlite", LOCK_NAME, "checkpoints", "predictions", "plot.pn
 def open_workdir(path: Path, *, resume: bool) -> bool:
   """Checks `path` can be a workdir and creates it if needed; True when this call created it."""
   shown = str(path)
-  ancestor = path
-  while not ancestor.exists() and ancestor != ancestor.parent:
-    ancestor = ancestor.parent
-  if ancestor.exists() and not ancestor.is_dir():
-    which = "it" if ancestor == path else repr(str(ancestor))
+  blocking = file_in_the_way(path)
+  if blocking is not None:
+    which = "it" if blocking == path else repr(str(blocking))
     raise UserError(f"--workdir {shown!r}: {which} is a file, not a folder; choose a folder path")
   if path.exists():
     if not resume:

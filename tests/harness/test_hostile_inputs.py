@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostile_env import RUN, assert_kept, assert_one_line, make_project, read_only, run_cli, snapshot
+from hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot
 
 
 def write(name: str, data: bytes | str):
@@ -111,15 +111,6 @@ CASES = [
     ("plot -o without an extension", ["plot", "scripts", "-o", "plotdir"], ["has no extension", ".png"], None),
     ("plot -o onto a folder", ["plot", "scripts", "-o", "data"], ["'data' is a folder"], None),
 ]
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-  root = make_project(tmp_path / "proj")
-  monkeypatch.chdir(root)
-  monkeypatch.setenv("NEVIS_DATA_DIR", str(tmp_path / "store"))
-  monkeypatch.delenv("NEVIS_RUNS_DIR", raising=False)
-  return root
 
 
 @pytest.mark.parametrize("name, argv, fragments, setup", CASES, ids=[c[0] for c in CASES])

@@ -15,19 +15,10 @@ import sqlite3
 import pytest
 
 import nevis
-from hostile_env import RUN, assert_kept, assert_one_line, make_project, read_only, run_cli, snapshot, tmpfs
+from hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
 
 HOSTILE = ["--import", "hostile_learners"]
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-  root = make_project(tmp_path / "proj")
-  monkeypatch.chdir(root)
-  monkeypatch.setenv("NEVIS_DATA_DIR", str(tmp_path / "store"))
-  monkeypatch.delenv("NEVIS_TEST_FAIL_TASK", raising=False)
-  return root
 
 
 # -- learners that break the rules: the run fails, is recorded as failed, and nothing is lost ----------

@@ -12,7 +12,7 @@ import pytest
 
 import nevis
 from harness_env import subprocess_env
-from hostile_env import FOREIGN, RUN, assert_kept, assert_one_line, make_project, run_cli, snapshot
+from hostile_env import FOREIGN, RUN, assert_kept, assert_one_line, run_cli, snapshot
 from test_resume import table
 
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
@@ -25,15 +25,6 @@ def nevis_process(cwd, *args, env=None, wait=True):
     return subprocess.Popen(command, cwd=cwd, env=subprocess_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
   return subprocess.run(command, cwd=cwd, env=subprocess_env(env), capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-  root = make_project(tmp_path / "proj")
-  monkeypatch.chdir(root)
-  monkeypatch.setenv("NEVIS_DATA_DIR", str(tmp_path / "store"))
-  monkeypatch.delenv("NEVIS_TEST_FAIL_TASK", raising=False)
-  return root
 
 
 @pytest.fixture(scope="module")
