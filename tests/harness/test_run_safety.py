@@ -55,6 +55,19 @@ def test_a_failed_run_shows_as_failed_and_resumes_from_the_last_completed_task(p
     assert (project / name).read_bytes() == data
 
 
+def test_a_run_that_failed_in_its_first_task_keeps_its_default_workdir_and_resumes(project, capsys, monkeypatch):
+  monkeypatch.setenv("NEVIS_TEST_FAIL_TASK", "colours_0")
+  code, _, err = run_cli(capsys, *HOSTILE, *RUN, "--learner", "x_raises", *TWO_TASKS)
+  (workdir,) = (project / "runs").iterdir()
+  assert code == 2 and f"recorded as failed in runs/{workdir.name}" in err
+  assert nevis.load_results(workdir).meta["failure"]["task"] == "colours_0"
+  monkeypatch.delenv("NEVIS_TEST_FAIL_TASK")
+  code, _, err = run_cli(capsys, *HOSTILE, *RUN, "--learner", "x_raises", *TWO_TASKS, "--resume", "--workdir",
+                         f"runs/{workdir.name}")
+  assert code == 0, err
+  assert nevis.load_results(workdir).meta["status"] == "complete"
+
+
 def test_resuming_a_finished_run_changes_nothing(project, capsys):
   assert run_cli(capsys, *RUN, *TWO_TASKS, "--workdir", "w")[0] == 0
   db = project / "w" / "results.sqlite"
