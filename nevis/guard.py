@@ -78,7 +78,8 @@ class Session:
     self.violations.append(error)
     return error
 
-  def flops_of(self, jaxpr: Any, strict: bool) -> float | None:
+  def flops_of(self, jaxpr: Any, name: str, strict: bool) -> float | None:
+    """FLOPs of one execution; when they cannot be counted, None for helper work, a refusal for the rest."""
     cached = self._flops.get(jaxpr)
     if cached is None:
       from nevis.metrics import flops as flops_lib
@@ -86,10 +87,12 @@ class Session:
       try:
         with _depth("harness"):
           cached = flops_lib.count_jaxpr_flops(jaxpr)
-      except UserError:
-        if strict:
-          raise
-        return None
+      except Exception as e:
+        if not strict:
+          return None
+        why = " ".join(str(e).split())
+        fix = why if isinstance(e, UserError) else f"{type(e).__name__}: {why[:200]}; run it inside a task.jit function"
+        raise self.refuse(f"ran the eager JAX operation {name}, whose FLOPs cannot be counted,", fix) from None
       self._flops[jaxpr] = cached
     return cached
 
@@ -234,7 +237,7 @@ def _execution_hook(original):
     helper = getattr(_local, "helper", None)
     if helper is None and not is_jax_library(source):
       raise s.refuse(f"ran {name} ({source or 'source unknown'}) with plain jax.jit")
-    flops = s.flops_of(jaxpr, strict=helper is None)
+    flops = s.flops_of(jaxpr, name, strict=helper is None)
     with _depth("harness"):
       out = original(*args, jaxpr=jaxpr, **params)
     s.charge("helper" if helper is not None else "eager", flops, helper)

@@ -94,6 +94,15 @@ class Eager(LinearLearner):
     return super().train(task, state)
 
 
+@nevis.register_learner("x_eager_while")
+class EagerWhile(LinearLearner):
+  """An eager while_loop whose trip count depends on data: its FLOPs cannot be counted."""
+
+  def train(self, task, state):
+    jax.lax.while_loop(lambda x: x < 10.0, lambda x: x * 2.0, jnp.float32(1.0))
+    return super().train(task, state)
+
+
 @nevis.register_learner("x_helper")
 class Helper(LinearLearner):
   """Declares helper work: a plain-jit matmul inside task.unmetered, reported apart."""

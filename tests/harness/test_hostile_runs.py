@@ -33,6 +33,8 @@ LEARNER_CASES = [
     ("x_compiles_when_built", ["with plain jax.jit during construction"]),
     ("x_in_predict", ["with plain jax.jit during predict of task 'colours_0'"]),
     ("x_helper_without_reason", ["task.unmetered needs a reason"]),
+    ("x_eager_while", ["ran the eager JAX operation while, whose FLOPs cannot be counted, during train",
+                       "use lax.scan or lax.fori_loop"]),
     ("x_set_state", ["cannot be checkpointed: state['seen'] is a set"]),
     ("x_object_state", ["cannot be checkpointed: state['extra'] is an array of object"]),
     ("x_bad_checkpoint", ["task.checkpoint.save got a tree it cannot hold", "['fn'] is a builtin_function_or_method"]),
