@@ -3,6 +3,7 @@ resume to the same numbers, and nothing in the user's folder is ever deleted."""
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,6 +110,23 @@ def test_a_run_killed_in_its_first_task_is_kept_and_resumes(project, reference):
   assert table(project) == table(reference)
   for name, data in FOREIGN.items():
     assert (project / name).read_bytes() == data
+
+
+def test_a_corrupt_in_task_checkpoint_is_named_with_the_fix(project, capsys, reference):
+  args = [*RUN, "--set", "checkpoint_every_steps=10", "--workdir", "w"]
+  killed = nevis_process(project, *args, env={"NEVIS_TEST_CRASH_AT": "train:colours_1:20"})
+  assert killed.returncode == -signal.SIGKILL
+  (checkpoint,) = (project / "w" / "checkpoints" / "task_1" / "train").glob("ckpt_*")
+  for path in checkpoint.rglob("*"):
+    if path.is_file():
+      path.write_bytes(b"garbage")
+  code, _, err = run_cli(capsys, *args, "--resume")
+  assert_one_line(code, err, [f"the in-task checkpoint {checkpoint} is corrupt", "delete",
+                              "checkpoints/task_1 to restart that task from its beginning"])
+  shutil.rmtree(project / "w" / "checkpoints" / "task_1")  # what the line says to do
+  code, _, err = run_cli(capsys, *args, "--resume")
+  assert code == 0, err
+  assert table(project / "w") == table(reference)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
