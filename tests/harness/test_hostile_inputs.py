@@ -123,12 +123,15 @@ def test_bad_input(project, capsys, name, argv, fragments, setup):
   assert_kept(before, project, nothing_new=True)
 
 
-# Outputs into read-only folders and data stores that are files need more set-up than a line.
+# Read-only folders and data stores that are files need more set-up than a line.
 
 
-@pytest.mark.parametrize("argv", [["report", "scripts", "--csv", "ro/all.csv"], ["plot", "scripts", "-o", "ro/p.png"]],
-                         ids=["report --csv into a read-only folder", "plot -o into a read-only folder"])
-def test_output_into_a_read_only_folder(project, capsys, argv):
+@pytest.mark.parametrize("argv, fragments", [
+    (["report", "scripts", "--csv", "ro/all.csv"], ["cannot write there"]),
+    (["plot", "scripts", "-o", "ro/p.png"], ["cannot write there"]),
+    (RUN + ["--workdir", "ro"], ["cannot write to workdir 'ro'", "choose a writable --workdir"]),
+], ids=["report --csv into a read-only folder", "plot -o into a read-only folder", "a new run in a read-only folder"])
+def test_writing_into_a_read_only_folder(project, capsys, argv, fragments):
   (project / "ro").mkdir()
   (project / "ro" / "keep.txt").write_text("x")
   with read_only(project / "ro") as folder:
@@ -136,7 +139,7 @@ def test_output_into_a_read_only_folder(project, capsys, argv):
       pytest.skip("no way to make a read-only folder here")
     before = snapshot(project)
     code, _, err = run_cli(capsys, *argv)
-    assert_one_line(code, err, ["cannot write there"])
+    assert_one_line(code, err, fragments)
     assert_kept(before, project, nothing_new=True)
 
 

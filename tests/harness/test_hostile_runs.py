@@ -201,18 +201,6 @@ def test_damaged_state_checkpoint(project, capsys, failed, finished, damage, fra
 # -- file systems: read-only, full -----------------------------------------------------------------------
 
 
-def test_a_new_run_in_a_read_only_folder(project, capsys):
-  (project / "ro").mkdir()
-  (project / "ro" / "keep.txt").write_text("x")
-  with read_only(project / "ro") as folder:
-    if folder is None:
-      pytest.skip("no way to make a read-only folder here")
-    before = snapshot(project)
-    code, _, err = run_cli(capsys, *RUN, "--workdir", "ro")
-    assert_one_line(code, err, ["cannot write to workdir 'ro'", "choose a writable --workdir"])
-    assert_kept(before, project, nothing_new=True)
-
-
 def test_resuming_a_run_on_read_only_media(project, capsys, failed):
   shutil.copytree(failed, project / "w")
   with read_only(project / "w") as folder:
