@@ -91,6 +91,12 @@ def count_traced_flops(traced: jax.stages.Traced, lowered: jax.stages.Lowered | 
   return float(whole + counter.correction(traced.jaxpr.jaxpr))
 
 
+def count_jaxpr_flops(closed_jaxpr: Any) -> float:
+  """FLOPs of one execution of a closed jaxpr (e.g. an eagerly run JAX operation), counted as `count_flops`."""
+  counter = _Counter(_cpu_device())
+  return float(counter._closed_jaxpr_flops(closed_jaxpr) + counter.correction(closed_jaxpr.jaxpr))
+
+
 def abstract_arguments(
   fn: Callable[..., Any],
   args: tuple,

@@ -6,14 +6,28 @@ absent.
 """
 from __future__ import annotations
 
+import errno
+import io
+import logging
 import shutil
+import sys
+import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
+import jax
+import numpy as np
 import orbax.checkpoint as ocp
 
-from nevis.meter import ComputeMeter, MeterTotals
+from nevis import guard
+from nevis.errors import UserError
+from nevis.meter import ComputeMeter, MeterTotals, meter_of
 from nevis.protocol import CheckpointHook
+
+
+class CheckpointError(UserError):
+  """A checkpoint that is missing or cannot be read back."""
 
 _checkpointer = None
 
@@ -30,17 +44,84 @@ def save_tree(path: Path, tree: Any) -> None:
   if path.exists():
     shutil.rmtree(path)
   path.parent.mkdir(parents=True, exist_ok=True)
-  # Orbax refuses empty containers at the top level; wrap so every state is saveable.
-  _ckpt().save(path, {"tree": tree, "_": 0})
+  _check_space(path, tree)
+  threads = set(threading.enumerate())
+  try:
+    # Orbax refuses empty containers at the top level; wrap so every state is saveable.
+    _ckpt().save(path, {"tree": tree, "_": 0})
+  except BaseException:
+    _after_failed_save(path, threads)
+    raise
+
+
+def _check_space(path: Path, tree: Any) -> None:
+  """ENOSPC before orbax starts, when the disk clearly cannot hold the checkpoint: orbax's writer threads
+  report a full disk many times over, on stderr, for a while after the save has failed."""
+  leaves = jax.tree_util.tree_leaves(tree)
+  # The data, about 2 KiB of metadata per array, and room for orbax's fixed files (measured: ~40 KiB).
+  need = sum(int(getattr(leaf, "nbytes", 64)) for leaf in leaves) + 2048 * len(leaves) + 256 * 1024
+  free = shutil.disk_usage(path.parent).free
+  if free < need:
+    raise OSError(errno.ENOSPC, f"No space left on device ({free} bytes free, the checkpoint needs about {need})",
+                  str(path))
+
+
+def _after_failed_save(path: Path, threads: set) -> None:
+  """A save that failed (a full disk): orbax's writer threads go on for a moment, logging and printing the
+  same failure many times over; they are let finish quietly (the raised error is the one report), then
+  the temporary sibling orbax was writing — all a failed save leaves — is removed."""
+  absl_logger, stderr = logging.getLogger("absl"), sys.stderr
+  level = absl_logger.level
+  absl_logger.setLevel(logging.CRITICAL)
+  sys.stderr = io.StringIO()
+  try:
+    for thread in set(threading.enumerate()) - threads:
+      thread.join(timeout=60)
+  finally:
+    sys.stderr = stderr
+    absl_logger.setLevel(level)
+  for partial in path.parent.glob(f"{path.name}.orbax-checkpoint-tmp*"):
+    shutil.rmtree(partial, ignore_errors=True)
 
 
 def load_tree(path: Path) -> Any:
+  """The saved tree; CheckpointError(what is wrong) when the checkpoint is missing or unreadable."""
   import warnings
 
-  with warnings.catch_warnings():
-    # Restoring without a target is what we want (state is plain pytrees on one host).
-    warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
-    return _ckpt().restore(Path(path).absolute())["tree"]
+  path = Path(path).absolute()
+  if not path.is_dir():
+    raise CheckpointError(f"{path} is missing")
+  try:
+    with warnings.catch_warnings():
+      # Restoring without a target is what we want (state is plain pytrees on one host).
+      warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
+      return _ckpt().restore(path)["tree"]
+  except Exception as e:  # orbax and tensorstore raise many types for damaged files; all mean "unreadable"
+    first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+    raise CheckpointError(f"{path} is corrupt ({type(e).__name__}: {first})") from None
+
+
+def unsaveable_leaf(tree: Any) -> str | None:
+  """Where and what the first leaf is that a checkpoint cannot hold (None if the tree is saveable).
+
+  Saveable: dicts, lists and tuples of arrays of numbers or booleans, JAX arrays (keys included),
+  Python and NumPy numbers, booleans, strings and None.
+  """
+  leaves, _ = jax.tree_util.tree_flatten_with_path(tree)
+  for path, leaf in leaves:
+    where = "state" + jax.tree_util.keystr(path)
+    if isinstance(leaf, jax.Array) or leaf is None or isinstance(leaf, (bool, float, complex, str)):
+      continue
+    if isinstance(leaf, int):
+      if -2**63 <= leaf < 2**63:
+        continue
+      return f"{where} is an integer too large for 64 bits"
+    if isinstance(leaf, (np.ndarray, np.generic)):
+      if leaf.dtype.kind in "biufc":
+        continue
+      return f"{where} is an array of {leaf.dtype}"
+    return f"{where} is a {type(leaf).__name__}"
+  return None
 
 
 def latest(folder: Path, prefix: str) -> tuple[int, Path] | None:
@@ -53,36 +134,59 @@ def latest(folder: Path, prefix: str) -> tuple[int, Path] | None:
   return max(found) if found else None
 
 
+# The meter of each hook, held for as long as the hook lives but not reachable from it (see nevis.meter).
+_hook_meters: "weakref.WeakKeyDictionary[RunnerCheckpointHook, ComputeMeter]" = weakref.WeakKeyDictionary()
+
+
 class RunnerCheckpointHook(CheckpointHook):
-  """Within-task checkpoints in `folder`, every `every_steps` steps, with the meter's totals."""
+  """Within-task checkpoints in `folder`, every `every_steps` steps, with the meter's totals.
+
+  The learner holds this hook, so it knows the meter only by number (see `nevis.meter`), and its work
+  runs as the harness's, not charged to the learner."""
 
   def __init__(self, folder: Path, every_steps: int, meter: ComputeMeter, online=None):
     self.folder = Path(folder)
     self.every_steps = every_steps
-    self.meter = meter
+    self._meter_key = meter.key
+    _hook_meters[self] = meter
     self.online = online  # the online prequential recorder, whose scores must survive a crash too
 
   def due(self, step: int) -> bool:
     return self.every_steps > 0 and step > 0 and step % self.every_steps == 0
 
   def save(self, tree: Any) -> None:
-    found = latest(self.folder, "ckpt_")
-    n = found[0] + 1 if found else 0
-    saved = {"learner": tree, "meter": self.meter.totals.as_dict()}
-    if self.online is not None:
-      saved["online"] = self.online.state_dict()
-    save_tree(self.folder / f"ckpt_{n}", saved)
-    for old in self.folder.glob("ckpt_*"):
-      if old.name != f"ckpt_{n}":
-        shutil.rmtree(old, ignore_errors=True)
+    bad = unsaveable_leaf(tree)
+    if bad is not None:
+      from nevis.errors import LearnerError
+
+      raise LearnerError(f"task.checkpoint.save got a tree it cannot hold: {bad}; save arrays, numbers and "
+                         "strings in dicts and lists")
+    with guard.harness_work():
+      found = latest(self.folder, "ckpt_")
+      n = found[0] + 1 if found else 0
+      saved = {"learner": tree, "meter": meter_of(self._meter_key).totals.as_dict()}
+      if self.online is not None:
+        saved["online"] = self.online.state_dict()
+      save_tree(self.folder / f"ckpt_{n}", saved)
+      for old in self.folder.glob("ckpt_*"):
+        if old.name != f"ckpt_{n}":
+          shutil.rmtree(old, ignore_errors=True)
 
   def restore(self) -> Any | None:
-    found = latest(self.folder, "ckpt_")
-    if found is None:
-      return None
-    saved = load_tree(found[1])
-    # FLOPs counted before this point in the interrupted attempt are in the snapshot already.
-    self.meter.totals = MeterTotals.from_dict(saved["meter"])
-    if self.online is not None and "online" in saved:
-      self.online.load_state_dict(saved["online"])
-    return saved["learner"]
+    with guard.harness_work():
+      found = latest(self.folder, "ckpt_")
+      if found is None:
+        return None
+      try:
+        saved = load_tree(found[1])
+      except CheckpointError as e:
+        task_dir = self.folder.parent
+        raise CheckpointError(
+            f"the in-task checkpoint {e}; delete {task_dir} to restart that task from its beginning, "
+            "then run again with --resume"
+        ) from None
+      # FLOPs counted before this point in the interrupted attempt are in the snapshot already.
+      meter_of(self._meter_key).totals = MeterTotals.from_dict(saved["meter"])
+      if self.online is not None and "online" in saved:
+        self.online.load_state_dict(saved["online"])
+      return saved["learner"]

@@ -4,8 +4,11 @@
   nevis report WORKDIR... [--csv FILE]
   nevis plot WORKDIR... -o FILE
   nevis learners | nevis streams [NAME] [--json]
+  nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
-Bad input prints one line naming the problem and the fix, and exits with code 2.
+Bad input prints one line naming the problem and the fix, and exits with code 2; a run that fails is
+recorded as failed in its workdir, which is kept for `--resume`. When the learner's own code raises, the
+learner's part of the traceback comes first. SIGINT and SIGTERM stop a run resumably (exit 130 / 143).
 """
 from __future__ import annotations
 
@@ -13,11 +16,14 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from nevis.errors import UserError
 
 EXIT_USAGE = 2
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+# Frames of the harness above the learner's code, left out of a learner's traceback.
+_HARNESS_FRAMES = tuple(f"{os.sep}nevis{os.sep}{name}" for name in ("runner.py", "guard.py", "resources.py")) + (
+    f"{os.sep}contextlib.py",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="override a config key, e.g. --set learner_options.num_steps=50 (repeatable)")
   run.add_argument("--workdir", help="where results go (default: a new folder under ./runs)")
   run.add_argument("--resume", action="store_true", help="continue the run in --workdir")
+  run.add_argument("--redo-last-task", action="store_true",
+                   help="with --resume: train the last finished task again from the state before it")
   run.add_argument("--import", dest="run_imports", action="append", default=[], metavar="MODULE")
   run.add_argument("--no-progress", action="store_true", help="no progress bars")
   run.add_argument("--no-plot", action="store_true", help="skip the plot at the end")
@@ -55,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
   data_sub = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
   status = data_sub.add_parser("status", help="one row per dataset: prepared / missing / corrupt")
   status.add_argument("stream", nargs="?", help="a stream (default: every registered stream)")
+  status.add_argument("--quick", action="store_true", help="skip the checksums (manifest and file sizes only)")
   prepare = data_sub.add_parser("prepare", help="download, check and store datasets")
   prepare.add_argument("targets", nargs="+", metavar="STREAM|DATASET")
   prepare.add_argument("--manual-dir", help="folder holding files you downloaded by hand")
@@ -68,14 +77,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+  from nevis import failures
+
   try:
     return _main(argv)
   except UserError as e:
-    print(f"nevis: error: {e}", file=sys.stderr)
+    if isinstance(e, failures.LearnerCrashed):
+      learner_part = failures.learner_traceback(e, _HARNESS_FRAMES)
+      if learner_part:
+        print(learner_part, file=sys.stderr)
+    print(f"nevis: error: {' '.join(str(e).split())}", file=sys.stderr)
     return EXIT_USAGE
-  except KeyboardInterrupt:
-    print("nevis: interrupted; continue with `nevis run --resume --workdir DIR`", file=sys.stderr)
-    return 130
+  except KeyboardInterrupt as e:
+    workdir = getattr(e, "workdir", None) or "DIR"
+    how = "terminated" if isinstance(e, failures.Terminated) else "interrupted"
+    print(f"nevis: {how}; continue with `nevis run --resume --workdir {workdir}`", file=sys.stderr)
+    return EXIT_SIGTERM if isinstance(e, failures.Terminated) else EXIT_SIGINT
 
 
 def _main(argv) -> int:
@@ -103,19 +120,20 @@ def _main(argv) -> int:
   if args.command == "data":
     return _data(args)
   if args.command == "plot":
-    from nevis.plots import plot_runs
+    from nevis.outputs import checked_output
+    from nevis.plots import PLOT_FORMATS, plot_runs
     from nevis.report import load_results
 
-    path = plot_runs([load_results(w) for w in args.workdirs], args.output)
-    print(f"plot: {path}")
+    output = checked_output(args.output, PLOT_FORMATS, "-o")
+    runs = [load_results(w) for w in args.workdirs]
+    print(f"plot: {plot_runs(runs, output)}")
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
 
 
 def _run(args, imports) -> int:
-  from nevis import config as config_lib
+  from nevis import config as config_lib, failures
   from nevis.runner import Runner
-  from nevis.workdir import new_workdir
 
   file_config = config_lib.load_yaml(args.config) if args.config else {}
   cli_imports = (file_config.get("imports") or []) + imports if imports else None
@@ -124,65 +142,36 @@ def _run(args, imports) -> int:
   )
   if args.resume and not args.workdir:
     raise UserError("--resume needs --workdir DIR, the run to continue")
-  if args.workdir:
-    workdir = Path(args.workdir)
-  else:
-    # Check names before creating a folder, so bad input leaves nothing behind.
-    from nevis.runner import build_learner, build_stream
-
-    build_stream(config), build_learner(config)
-    workdir = new_workdir(Path(os.environ.get("NEVIS_RUNS_DIR", "runs")), f"{config['learner']}-{config['stream']}")
+  if args.redo_last_task and not args.resume:
+    raise UserError("--redo-last-task continues a run: add --resume --workdir DIR")
+  failures.install_sigterm()
+  runner = Runner(config, args.workdir, resume=args.resume, progress=not args.no_progress,
+                  runs_root=os.environ.get("NEVIS_RUNS_DIR", "runs"), redo_last_task=args.redo_last_task)
   try:
-    runner = Runner(config, workdir, resume=args.resume, progress=not args.no_progress)
     runner.run()
-  except UserError:
-    _remove_if_empty_run(workdir, args)
+  except UserError as e:
+    if runner.stopped:
+      e.args = (failures.resume_hint(str(e), runner.workdir, runner.stopped),)
     raise
+  except KeyboardInterrupt as e:
+    e.workdir = runner.workdir
+    raise
+  for notice in runner.notices:
+    print(f"nevis: note: {notice}", file=sys.stderr)
   from nevis.report import format_report, load_results
 
+  workdir = runner.workdir
   results = load_results(workdir)
   print(format_report(results))
   if not args.no_plot:
     from nevis.plots import plot_runs
 
-    print(f"plot: {plot_runs([results], workdir / 'plot.png')}")
+    try:
+      print(f"plot: {plot_runs([results], workdir / 'plot.png')}")
+    except UserError as e:  # the results are safe; only the picture is missing
+      print(f"nevis: note: no plot: {e}; the results are complete", file=sys.stderr)
   print(f"results: {workdir}")
   return 0
-
-
-def _remove_if_empty_run(workdir: Path, args) -> None:
-  """A run that failed before finishing any task leaves no folder behind (nothing half-written)."""
-  if args.resume or not workdir.exists():
-    return
-  import shutil
-
-  from nevis.results import DB_NAME
-
-  db = workdir / DB_NAME
-  if db.exists():
-    import sqlite3
-
-    with sqlite3.connect(db) as conn:
-      try:
-        n = conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
-      except sqlite3.Error:
-        n = 0
-    if n:
-      return
-  if (workdir / "lock").exists() and _locked_by_other(workdir):
-    return
-  shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _locked_by_other(workdir: Path) -> bool:
-  from nevis.workdir import WorkdirLock
-  from nevis.errors import WorkdirLockedError
-
-  try:
-    with WorkdirLock(workdir):
-      return False
-  except WorkdirLockedError:
-    return True
 
 
 def _streams(args) -> int:
@@ -235,15 +224,23 @@ def _datasets(targets: list[str] | None) -> list:
 
 def _data(args) -> int:
   if args.data_command == "status":
+    from nevis.errors import DataError
+
     tasks = _datasets([args.stream] if args.stream else None)
     counts: dict[str, int] = {}
     for task in tasks:
       status = task.data.status()
+      if status == "prepared" and not args.quick:
+        try:
+          task.data.verify()  # every byte against its checksum: a flipped bit shows as corrupt
+        except DataError:
+          status = "corrupt"
       counts[status] = counts.get(status, 0) + 1
       size = f"{task.data.size_bytes() / 2**20:9.1f} MiB" if status != "missing" else " " * 13
       how = "" if status == "prepared" else task.data.instructions()
       print(f"{task.info.dataset:32s} {status:9s} {size} {how}")
-    print(f"{len(tasks)} datasets: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    checked = "sizes only (--quick)" if args.quick else "checksums verified"
+    print(f"{len(tasks)} datasets: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; {checked}")
     return 0
   failures = []
   tasks = _datasets(args.targets)
@@ -267,18 +264,21 @@ def _report(args) -> int:
 
   from nevis.report import format_report, load_results
 
+  from nevis.outputs import CSV_FORMATS, checked_output, write_text
+
+  csv = checked_output(args.csv, CSV_FORMATS, "--csv") if args.csv else None
   all_results = [load_results(w) for w in args.workdirs]
   for results in all_results:
     print(format_report(results))
-  if args.csv:
+  if csv is not None:
     frames = []
     for r in all_results:
       df = r.tasks.copy()
       df.insert(0, "run", str(r.workdir))
       df.insert(1, "learner", r.meta.get("config", {}).get("learner"))
       frames.append(df)
-    pd.concat(frames).to_csv(args.csv, index=False)
-    print(f"csv: {args.csv}")
+    write_text(csv, pd.concat(frames).to_csv(index=False), "--csv")
+    print(f"csv: {csv}")
   return 0
 
 

@@ -39,14 +39,28 @@ CHOICES = {
 }
 
 NULLABLE_INT = ("max_train_per_class", "max_dev_per_class", "max_tasks")
+# Smallest value of each integer key (a bad value would otherwise fail only after a task has trained).
+MINIMUM = {"seed": 0, "prequential_first_chunk": 1, "eval_batch_size": 1, "checkpoint_every_steps": 0}
+MAXIMUM = {"seed": 2**32 - 1}  # numpy's seed sequences and jax's PRNGKey take 32-bit seeds
 
 
 def load_yaml(path: str | Path) -> dict:
   path = Path(path)
+  if path.is_dir():
+    raise ConfigError(f"config file {str(path)!r} is a folder; name a YAML file")
   if not path.is_file():
     raise ConfigError(f"config file {str(path)!r} does not exist; check the path")
   try:
-    data = yaml.safe_load(path.read_text())
+    text = path.read_bytes().decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise ConfigError(
+        f"config file {str(path)!r} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+        "save it as UTF-8"
+    ) from None
+  except OSError as e:
+    raise ConfigError(f"cannot read config file {str(path)!r} ({e.strerror}); check its permissions") from None
+  try:
+    data = yaml.safe_load(text)
   except yaml.YAMLError as e:
     mark = getattr(e, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -115,10 +129,14 @@ def _check_type(key: str, value: Any, where: str) -> None:
     ok, expected = isinstance(value, bool), "true or false"
   elif isinstance(default, int):
     ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
+    low, high = MINIMUM.get(key), MAXIMUM.get(key)
+    if ok and ((low is not None and value < low) or (high is not None and value > high)):
+      ok = False
+      expected = f"an integer >= {low}" + (f" and <= {high}" if high is not None else "")
   elif isinstance(default, str):
     ok, expected = isinstance(value, str), "a string"
   elif isinstance(default, dict):
-    ok, expected = isinstance(value, dict), "a mapping"
+    ok, expected = isinstance(value, dict) and all(isinstance(k, str) for k in value), "a mapping with text keys"
   elif isinstance(default, list):
     ok, expected = isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
   else:

@@ -1,45 +1,69 @@
 """Compute metering: the harness, not the learner, counts FLOPs.
 
-`ComputeMeter.jit(fn, ...)` is the only way learners compile. Each distinct call signature is counted
-once (XLA cost analysis of a CPU lowering, with loop bodies multiplied by their trip counts; see
-`nevis.metrics.flops`) and every call adds its count to the category being charged: training (every
-hyper-parameter trial included), prequential scoring, or evaluation.
+`task.jit(fn, ...)` is how learners compile. Each distinct call signature is counted once (XLA cost
+analysis of a CPU lowering, with loop bodies multiplied by their trip counts; see `nevis.metrics.flops`)
+and every call adds its count to the category the runner is charging: training (every hyper-parameter
+trial included), prequential scoring, or evaluation. Eager JAX operations run by the learner are charged
+the same way through `nevis.guard`, which also refuses unmetered compiled work.
+
+What a learner is handed holds no reference to the meter: `task.jit` is a `MeteredJit` and its functions
+are `MeteredFunction`s, both of which know the meter only by a number looked up here at call time.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import time
+import weakref
 from typing import Callable
 
 import jax
 
+from nevis import guard
 from nevis.metrics import flops as flops_lib
 
 CATEGORIES = ("train", "prequential", "eval")
+
+_METERS: "weakref.WeakValueDictionary[int, ComputeMeter]" = weakref.WeakValueDictionary()
+_keys = itertools.count(1)
 
 
 @dataclasses.dataclass
 class MeterTotals:
   flops: dict[str, float] = dataclasses.field(default_factory=lambda: {c: 0.0 for c in CATEGORIES})
-  calls: int = 0
+  calls: int = 0  # task.jit calls
+  eager_flops: float = 0.0  # of eager JAX operations run by the learner (in `flops` too)
+  # Helper work the learner declared (`task.unmetered`) in the current task; the runner resets it per task.
+  helper: dict = dataclasses.field(default_factory=dict)
 
   def as_dict(self) -> dict:
-    return {"flops": dict(self.flops), "calls": self.calls}
+    return {"flops": dict(self.flops), "calls": self.calls, "eager_flops": self.eager_flops,
+            "helper": dict(self.helper)}
 
   @classmethod
   def from_dict(cls, d: dict) -> "MeterTotals":
-    return cls({c: float(d["flops"].get(c, 0.0)) for c in CATEGORIES}, int(d["calls"]))
+    helper = dict(d.get("helper") or {})
+    if "reasons" in helper:  # checkpoints may return lists as dicts of their items
+      reasons = helper["reasons"]
+      helper["reasons"] = [reasons[k] for k in sorted(reasons, key=int)] if isinstance(reasons, dict) else list(reasons)
+    return cls(
+        {c: float(d["flops"].get(c, 0.0)) for c in CATEGORIES}, int(d["calls"]), float(d.get("eager_flops", 0.0)),
+        helper,
+    )
 
 
 class ComputeMeter:
   def __init__(self):
+    self.key = next(_keys)
+    _METERS[self.key] = self
     self.totals = MeterTotals()
     self.category = "train"
     self.signatures = 0  # distinct (function, signature) pairs: the compilations a run asked for
     self.count_seconds = 0.0  # time counting adds to the calls' own tracing and lowering (harness overhead)
     self.lookup_seconds = 0.0  # time finding each call's signature and its count (harness overhead)
     self._functions: dict = {}
+    self.learner_jit = MeteredJit(self.key)  # what learners are handed as `task.jit`
 
   @contextlib.contextmanager
   def charging(self, category: str):
@@ -57,15 +81,59 @@ class ComputeMeter:
     key = (fn, tuple(sorted((k, _hashable(v)) for k, v in jit_kwargs.items())))
     metered = self._functions.get(key)
     if metered is None:
-      metered = self._functions[key] = MeteredFunction(self, fn, jit_kwargs)
+      metered = self._functions[key] = MeteredFunction(self.key, fn, jit_kwargs)
     return metered
+
+  def charge_guarded(self, kind: str, flops: float | None, reason: str | None) -> None:
+    """What the guard saw outside task.jit: an eager JAX operation ("eager"), a computation inside declared
+    helper work ("helper"), or the declaration itself ("declare")."""
+    if kind == "eager":
+      self.totals.flops[self.category] += flops
+      self.totals.eager_flops += flops
+      return
+    helper = self.totals.helper
+    reasons = helper.setdefault("reasons", [])
+    if reason not in reasons:
+      reasons.append(reason)
+    helper.setdefault("calls", 0)
+    helper.setdefault("flops", 0.0)
+    if kind == "declare":  # `with task.unmetered(reason):` entered
+      return
+    helper["calls"] += 1
+    if flops is None:
+      helper["uncounted_calls"] = helper.get("uncounted_calls", 0) + 1
+    else:
+      helper["flops"] += flops
+
+
+def meter_of(key: int) -> ComputeMeter:
+  meter = _METERS.get(key)
+  if meter is None:
+    raise RuntimeError("this task.jit belongs to a run that has ended; use the jit of the task at hand")
+  return meter
+
+
+class MeteredJit:
+  """`task.jit`: compiles through the run's meter, which it knows only by number."""
+
+  __slots__ = ("_key",)
+
+  def __init__(self, key: int):
+    self._key = key
+
+  def __call__(self, fn: Callable, **jit_kwargs) -> "MeteredFunction":
+    return meter_of(self._key).jit(fn, **jit_kwargs)
+
+  def __repr__(self) -> str:
+    return "<task.jit>"
 
 
 class MeteredFunction:
-  def __init__(self, meter: ComputeMeter, fn: Callable, jit_kwargs: dict):
-    self._meter = meter
+  def __init__(self, meter_key: int, fn: Callable, jit_kwargs: dict):
+    self._key = meter_key
     self._fn = fn
-    self._jitted = jax.jit(fn, **jit_kwargs)
+    self._name = getattr(fn, "__name__", type(fn).__name__)
+    self._jitted = guard.private_jit(fn, **jit_kwargs)
     self._static_argnums = _as_tuple(jit_kwargs.get("static_argnums", ()))
     self._static_argnames = _as_tuple(jit_kwargs.get("static_argnames", ()))
     self._places_itself = any(jit_kwargs.get(k) is not None for k in _PLACEMENT_OPTIONS)
@@ -73,21 +141,23 @@ class MeteredFunction:
     self.__wrapped__ = fn
 
   def __call__(self, *args, **kwargs):
-    meter = self._meter
+    meter = meter_of(self._key)
+    guard.check_call_context(self._name)
     started = time.perf_counter()
     key = flops_lib.signature_key(args, kwargs, self._static_argnums, self._static_argnames)
     flops = self._flops_by_signature.get(key)
     meter.lookup_seconds += time.perf_counter() - started
-    if flops is None:
-      flops = self._count(args, kwargs)
-      self._flops_by_signature[key] = flops
-      meter.signatures += 1
-    out = self._jitted(*args, **kwargs)
+    with guard.METERED:
+      if flops is None:
+        flops = self._count(meter, args, kwargs)
+        self._flops_by_signature[key] = flops
+        meter.signatures += 1
+      out = self._jitted(*args, **kwargs)
     meter.totals.flops[meter.category] += flops
     meter.totals.calls += 1
     return out
 
-  def _count(self, args: tuple, kwargs: dict) -> float:
+  def _count(self, meter: ComputeMeter, args: tuple, kwargs: dict) -> float:
     """FLOPs of a new signature, counted from the trace that the call after it takes from JAX's cache.
 
     Counting time charges only what the call would not do itself: the trace is the call's own, and so
@@ -100,7 +170,7 @@ class MeteredFunction:
       flops = flops_lib.count_flops(
         self._fn, args, kwargs, static_argnums=self._static_argnums, static_argnames=self._static_argnames
       )
-      self._meter.count_seconds += time.perf_counter() - started
+      meter.count_seconds += time.perf_counter() - started
       return flops
     if _lowers_for_cpu_unannotated(args, kwargs):
       traced = self._jitted.trace(*args, **kwargs)
@@ -115,7 +185,7 @@ class MeteredFunction:
       lowered = None
     started = time.perf_counter()
     flops = flops_lib.count_traced_flops(traced, lowered)
-    self._meter.count_seconds += time.perf_counter() - started
+    meter.count_seconds += time.perf_counter() - started
     return flops
 
 

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nevis.errors import UserError
 from nevis.report import Results
+
+# What matplotlib's Agg canvas writes, by file extension.
+PLOT_FORMATS = ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp")
 
 
 def plot_runs(runs: list[Results], output: str | Path) -> Path:
@@ -37,7 +41,14 @@ def plot_runs(runs: list[Results], output: str | Path) -> Path:
     ax.legend(fontsize=8)
   fig.tight_layout()
   output = Path(output)
-  output.parent.mkdir(parents=True, exist_ok=True)
-  fig.savefig(output, dpi=120)
-  plt.close(fig)
+  # Written aside and renamed, so a failed write leaves no half picture; the format is the extension's.
+  staging = output.with_name(f".{output.name}.tmp")
+  try:
+    fig.savefig(staging, dpi=120, format=output.suffix.lstrip(".").lower() or "png")
+    staging.replace(output)
+  except OSError as e:
+    raise UserError(f"cannot write the plot {str(output)!r} ({e.strerror}); choose a writable folder") from None
+  finally:
+    plt.close(fig)
+    staging.unlink(missing_ok=True)
   return output

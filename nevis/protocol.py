@@ -11,8 +11,14 @@ A learner implements three methods (dm_nevis's init / train / predict):
 those and feeds their images to `predict` in fixed-size batches.
 
 Every computation a learner runs must be compiled through `task.jit`, which is how the harness meters
-compute (FLOPs from XLA's cost analysis of each compiled signature, times its calls). A training task
-whose learner compiled nothing is rejected.
+compute (FLOPs from XLA's cost analysis of each compiled signature, times its calls). Eager JAX
+operations (`x + 1`, `jnp.mean(x)` outside any jit) are metered too, one execution at a time. Anything
+else compiled by XLA — a plain `jax.jit` — is refused, unless the learner declares it helper work:
+
+    with task.unmetered("decode the class names"):
+        ...                                          # reported with the task, apart from metered compute
+
+A learner that computes nothing is fine: it is recorded with 0 FLOPs.
 
 Learner state must be a pytree of dicts, lists, tuples, arrays and Python scalars, so the runner can
 checkpoint it between tasks and resume bitwise identically.
@@ -20,12 +26,14 @@ checkpoint it between tasks and resume bitwise identically.
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 from typing import Any, Callable, Iterator, Mapping
 
 import jax
 import numpy as np
 
+from nevis import guard
 from nevis.task import SplitData, TaskInfo
 
 State = Any
@@ -154,21 +162,29 @@ class CheckpointHook:
 MeteredJit = Callable[..., Callable]
 
 
+class _Unmetered:
+  def unmetered(self, reason: str) -> contextlib.AbstractContextManager:
+    """`with task.unmetered("why"):` declares helper work: XLA computations inside need not go through
+    `task.jit`; they are counted apart (calls, FLOPs where countable) and reported with the task, never in
+    its compute columns. They run without JAX's C++ dispatch cache, so keep them off hot loops."""
+    return guard.helper_work(reason)
+
+
 @dataclasses.dataclass(frozen=True)
-class InitContext:
+class InitContext(_Unmetered):
   rng: jax.Array
   jit: MeteredJit
   stream_tasks: tuple[TaskInfo, ...]  # metadata of the whole stream; no data
 
 
 @dataclasses.dataclass(frozen=True)
-class PredictionTask:
+class PredictionTask(_Unmetered):
   info: TaskInfo
   jit: MeteredJit
 
 
 @dataclasses.dataclass(frozen=True)
-class TrainingTask:
+class TrainingTask(_Unmetered):
   info: TaskInfo
   train: DataView
   dev: DataView

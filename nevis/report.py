@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
 import sqlite3
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 
 from nevis.errors import UserError
 from nevis.metrics import forgetting as forgetting_lib, summary as summary_lib
-from nevis.results import DB_NAME
+from nevis.results import DB_NAME, CorruptResultsError, check_integrity, check_readable, schema_version
 
 
 @dataclasses.dataclass
@@ -22,6 +23,12 @@ class Results:
   tasks: pd.DataFrame  # one row per trained task: the train event joined with its own evaluation
   evaluations: pd.DataFrame  # every eval event (with evaluate_past: the whole accuracy matrix)
   skipped: pd.DataFrame
+
+  @property
+  def missing_predictions(self) -> list[str]:
+    """Saved logits that the results name but that are gone from the workdir."""
+    paths = self.evaluations["predictions_path"].dropna() if len(self.evaluations) else []
+    return [p for p in paths if not (self.workdir / p).is_file()]
 
   @property
   def label(self) -> str:
@@ -57,14 +64,17 @@ class Results:
 def load_results(workdir: str | Path) -> Results:
   workdir = Path(workdir)
   db = workdir / DB_NAME
-  if not db.exists():
+  if not workdir.is_dir():
+    raise UserError(f"{str(workdir)!r} is not a folder; pass a run's workdir")
+  if not db.is_file():
     raise UserError(f"{str(workdir)!r} holds no results ({DB_NAME} missing); pass a run's workdir")
-  import json
-
-  with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-    meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
-    events = pd.read_sql_query("SELECT * FROM events ORDER BY id", conn)
-    task_table = pd.read_sql_query("SELECT * FROM tasks ORDER BY position", conn)
+  check_readable(db)
+  try:
+    meta, events, task_table = _read(db)
+  except sqlite3.DatabaseError as e:
+    raise CorruptResultsError(f"{db} cannot be read ({e})") from None
+  except (KeyError, ValueError) as e:  # tables present but not what nevis writes
+    raise CorruptResultsError(f"{db} does not hold nevis results ({type(e).__name__}: {e})") from None
   train = events[events.event == "train"].drop(columns=["split", "error", "log_loss", "num_examples"])
   evals = events[events.event == "eval"].reset_index(drop=True)
   own = evals[evals.position == evals.after_position][["position", "split", "error", "log_loss", "num_examples"]]
@@ -78,8 +88,29 @@ def load_results(workdir: str | Path) -> Results:
   return Results(workdir, meta, tasks, evals, skipped)
 
 
+def _read(db: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+  import json
+
+  try:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn.execute("SELECT 1 FROM sqlite_master").fetchall()
+  except sqlite3.OperationalError:
+    # Read-only media: a file written in WAL mode (schema v1) wants a shared-memory file beside it. A
+    # finished run's log is folded in already, so reading it as immutable is exact.
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
+  with contextlib.closing(conn):
+    check_integrity(conn, db)
+    schema_version(conn, db)
+    meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+    events = pd.read_sql_query("SELECT * FROM events ORDER BY id", conn)
+    task_table = pd.read_sql_query("SELECT * FROM tasks ORDER BY position", conn)
+  return meta, events, task_table
+
+
 def task_table(results: Results) -> pd.DataFrame:
-  t = results.tasks
+  t = results.tasks.copy()
+  if "peak_host_bytes" in t:
+    t["peak_host_bytes"] = t["peak_host_bytes"] / 2**20
   cols = {
       "position": "#",
       "task": "task",
@@ -92,6 +123,9 @@ def task_table(results: Results) -> pd.DataFrame:
       "cumulative_train_flops": "cum. train FLOPs",
       "preq_bits_per_example": "preq bits/ex",
       "wall_time_s": "wall s",
+      "learner_wall_s": "learner s",
+      "learner_cpu_s": "learner CPU s",
+      "peak_host_bytes": "peak RSS MiB",
   }
   return t[[c for c in cols if c in t]].rename(columns=cols)
 
@@ -109,6 +143,25 @@ def format_report(results: Results) -> str:
       + (f", average forgetting {s['average_forgetting']:.4f}" if "average_forgetting" in s else "")
       + ("" if s["status"] == "complete" else f" [run {s['status']}]")
   )
+  failure = results.meta.get("failure")
+  if s["status"] in ("failed", "interrupted") and failure:
+    where = "" if failure.get("task") is None else f" on task {failure['position']} ({failure['task']})"
+    lines.append(f"{s['status']}{where}: {failure.get('error')}")
   if len(results.skipped):
     lines.append(f"skipped (missing data): {', '.join(results.skipped['task'])}")
+  helpers = [(r.task, json.loads(r.unmetered)) for r in results.tasks.itertuples()
+             if isinstance(getattr(r, "unmetered", None), str)]
+  if helpers:
+    lines.append("unmetered helper work (declared, not in the FLOP columns): " + "; ".join(
+        f"{task}: {h.get('calls', 0)} calls, {_flops_text(h)} ({', '.join(h.get('reasons', []))})"
+        for task, h in helpers))
+  missing = results.missing_predictions
+  if missing:
+    lines.append(f"missing prediction files: {len(missing)} of {len(results.evaluations)} (e.g. {missing[0]}); "
+                 "their errors stand as recorded but cannot be rescored")
   return "\n".join(lines)
+
+
+def _flops_text(helper: dict) -> str:
+  uncounted = helper.get("uncounted_calls", 0)
+  return f"{helper.get('flops', 0.0):.4g} FLOPs" + (f" + {uncounted} calls uncounted" if uncounted else "")

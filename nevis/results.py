@@ -1,22 +1,46 @@
 """The results store: one SQLite file per workdir, versioned schema, written in transactions.
 
 Tables:
-  meta(key, value)    schema version, resolved config, seed, library versions, stream and learner
+  meta(key, value)    schema version, resolved config, seed, library versions, stream and learner, run
+                      status (running / complete / failed / interrupted) and, for a failed run, the task
+                      it failed on and the error
   events(...)         one row per event: a `train` row per task (compute, prequential score, wall
-                      time, parameter count) and an `eval` row per (model after task i, task j) scored
+                      time, parameter count, the learner's time and memory) and an `eval` row per (model
+                      after task i, task j) scored
   tasks(...)          the stream's task list, written when the run starts
 Raw predictions of every evaluation are saved beside it (predictions/*.npz) so results can be rescored.
+
+The file is created whole (written aside, then renamed into place), so a results.sqlite that is empty or
+not a database was not left by a nevis run: it is reported as corrupt, never silently started afresh.
+Schema v1 files (before the learner's time and memory were recorded) are read as they are and upgraded
+in place when a run in them is resumed.
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
 
-SCHEMA_VERSION = 1
+from nevis.errors import UserError
+
+SCHEMA_VERSION = 2
 DB_NAME = "results.sqlite"
+# Columns added in v2: (name, SQL type).
+_V2_COLUMNS = (
+    ("learner_wall_s", "REAL"), ("learner_cpu_s", "REAL"), ("peak_host_bytes", "INTEGER"),
+    ("peak_device_bytes", "INTEGER"), ("eager_flops", "REAL"), ("unmetered", "TEXT"), ("meter_totals", "TEXT"),
+)
+
+
+class CorruptResultsError(UserError):
+  """results.sqlite cannot be read as a nevis results database."""
+
+  def __init__(self, what: str):
+    super().__init__(f"{what}; restore it from a backup, or start the run again in a new --workdir "
+                     "(nevis leaves this one as it is)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +60,11 @@ CREATE TABLE IF NOT EXISTS events (
   train_examples INTEGER,
   train_flops REAL, cumulative_train_flops REAL, prequential_flops REAL, eval_flops REAL,
   wall_time_s REAL, parameter_count INTEGER,
+  learner_wall_s REAL, learner_cpu_s REAL,  -- inside the learner's code for this task
+  peak_host_bytes INTEGER, peak_device_bytes INTEGER,  -- resident-set / device high-water marks
+  eager_flops REAL,                   -- of train_flops + prequential_flops + eval_flops: eager JAX operations
+  unmetered TEXT,                     -- JSON: helper work the learner declared (task.unmetered), or null
+  meter_totals TEXT,                  -- JSON: the meter's totals after the task (to train it again)
   prequential TEXT, preq_nats REAL, preq_bits REAL, preq_bits_per_example REAL, preq_ratio REAL,
   chunk_boundaries TEXT,
   predictions_path TEXT,
@@ -46,36 +75,76 @@ CREATE TABLE IF NOT EXISTS events (
 
 EVENT_COLUMNS = (
     "event position task after_position split error log_loss num_examples train_examples train_flops "
-    "cumulative_train_flops prequential_flops eval_flops wall_time_s parameter_count prequential preq_nats "
+    "cumulative_train_flops prequential_flops eval_flops wall_time_s parameter_count learner_wall_s learner_cpu_s "
+    "peak_host_bytes peak_device_bytes eager_flops unmetered meter_totals prequential preq_nats "
     "preq_bits preq_bits_per_example preq_ratio chunk_boundaries predictions_path info"
 ).split()
+
+
+def create(workdir: str | Path) -> None:
+  """Writes an empty results database beside `workdir/results.sqlite` and renames it into place."""
+  path = Path(workdir) / DB_NAME
+  staging = path.with_name(f".{DB_NAME}.{os.getpid()}.tmp")
+  staging.unlink(missing_ok=True)
+  try:
+    with contextlib.closing(sqlite3.connect(staging, isolation_level=None)) as conn:
+      conn.execute("BEGIN")
+      for statement in _SCHEMA.strip().split(";"):
+        if statement.strip():
+          conn.execute(statement)
+      conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+      conn.execute("COMMIT")
+    with open(staging, "rb+") as f:
+      os.fsync(f.fileno())
+    os.replace(staging, path)
+  finally:
+    staging.unlink(missing_ok=True)
+
+
+def check_readable(path: Path) -> None:
+  """CorruptResultsError unless `path` is a non-empty SQLite file (cheap: the header only)."""
+  size = path.stat().st_size
+  if size == 0:
+    raise CorruptResultsError(f"{path} is empty (0 bytes), so it holds no results")
+  with open(path, "rb") as f:
+    header = f.read(16)
+  if header != b"SQLite format 3\x00":
+    raise CorruptResultsError(f"{path} is not a SQLite database (bad header: overwritten or not from nevis)")
 
 
 class ResultsStore:
   def __init__(self, workdir: str | Path):
     self.path = Path(workdir) / DB_NAME
-    self._conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
-    self._conn.execute("PRAGMA journal_mode=WAL")
-    self._conn.execute("PRAGMA synchronous=FULL")
-    with self.transaction() as c:
-      for statement in _SCHEMA.strip().split(";"):
-        if statement.strip():
-          c.execute(statement)
-      row = c.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-      if row is None:
-        c.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-      elif int(row[0]) != SCHEMA_VERSION:
-        from nevis.errors import UserError
+    if not self.path.exists():
+      create(workdir)
+    check_readable(self.path)
+    try:
+      # Checked read-only first: a damaged file, or another program's database, is left exactly as it is.
+      with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as probe:
+        check_integrity(probe, self.path)
+        schema_version(probe, self.path)
+      self._conn = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions below
+      self._conn.execute("PRAGMA journal_mode=WAL")
+      self._conn.execute("PRAGMA synchronous=FULL")
+      with self.transaction() as c:
+        self._check_schema(c)
+    except sqlite3.DatabaseError as e:
+      raise CorruptResultsError(f"{self.path} cannot be read ({e})") from None
 
-        raise UserError(
-            f"{self.path} has results schema v{row[0]}, this nevis reads v{SCHEMA_VERSION}; "
-            "use a matching nevis version or a new workdir"
-        )
+  def _check_schema(self, c) -> None:
+    if schema_version(c, self.path) == 1:  # v2 only added columns
+      for name, kind in _V2_COLUMNS:
+        c.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+      c.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
   def close(self) -> None:
-    # Fold the write-ahead log into the database file, so the workdir's results are one file at rest.
-    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    self._conn.close()
+    # Fold the write-ahead log into the database file and leave it in rollback-journal mode, so the
+    # workdir's results are one file at rest that opens read-only even on read-only media.
+    try:
+      self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+      self._conn.execute("PRAGMA journal_mode=DELETE")
+    finally:
+      self._conn.close()
 
   @contextlib.contextmanager
   def transaction(self):
@@ -121,7 +190,7 @@ class ResultsStore:
     with self.transaction() as c:
       for e in events:
         row = {k: e.get(k) for k in EVENT_COLUMNS}
-        for k in ("info", "chunk_boundaries"):
+        for k in ("info", "chunk_boundaries", "unmetered", "meter_totals"):
           if row[k] is not None and not isinstance(row[k], str):
             row[k] = json.dumps(row[k], sort_keys=True, default=str)
         c.execute(
@@ -138,3 +207,53 @@ class ResultsStore:
 
   def trained_positions(self) -> set[int]:
     return {r[0] for r in self._conn.execute("SELECT position FROM events WHERE event='train'").fetchall()}
+
+  def train_event(self, position: int) -> dict | None:
+    self._conn.row_factory = sqlite3.Row
+    try:
+      row = self._conn.execute("SELECT * FROM events WHERE event='train' AND position=?", (position,)).fetchone()
+    finally:
+      self._conn.row_factory = None
+    return dict(row) if row else None
+
+  def forget_task(self, position: int) -> None:
+    """Removes the events recorded after training `position` (to train that task again)."""
+    with self.transaction() as c:
+      c.execute("DELETE FROM events WHERE after_position=? OR (event='skip' AND position=?)", (position, position))
+
+  def prediction_paths(self) -> list[str]:
+    rows = self._conn.execute("SELECT predictions_path FROM events WHERE predictions_path IS NOT NULL").fetchall()
+    return [r[0] for r in rows]
+
+
+def schema_version(conn, path: Path) -> int:
+  """The schema version of a results database this nevis reads (1 or 2); one-line errors otherwise."""
+  tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+  if not {"meta", "events", "tasks"} <= tables:
+    raise CorruptResultsError(f"{path} is a SQLite database but not nevis results (tables: {sorted(tables)})")
+  row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+  version = int(row[0]) if row and str(row[0]).isdigit() else None
+  if version not in (1, SCHEMA_VERSION):
+    raise UserError(
+        f"{path} has results schema v{version}, this nevis reads v1 and v{SCHEMA_VERSION}; "
+        "use the nevis version that wrote it, or a new workdir"
+    )
+  return version
+
+
+def read_meta(path: Path) -> dict:
+  """The meta table, read without writing anything (CorruptResultsError if unreadable)."""
+  check_readable(path)
+  try:
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+      schema_version(conn, path)
+      return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+  except sqlite3.DatabaseError as e:
+    raise CorruptResultsError(f"{path} cannot be read ({e})") from None
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
+  """CorruptResultsError when SQLite finds the file damaged (a truncated or partly overwritten file)."""
+  result = conn.execute("PRAGMA quick_check").fetchone()[0]
+  if result != "ok":
+    raise CorruptResultsError(f"{path} is damaged ({result})")

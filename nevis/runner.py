@@ -2,38 +2,49 @@
 
 The path of one task:
   stream factory -> Task (metadata + split loader) -> runner loads train/dev (the learner's view) and
-  the evaluation split (kept here) -> [prequential scoring] -> learner.train -> learner.predict on the
-  evaluation split, scored by the runner -> learner state checkpointed -> one SQLite transaction records
-  the task's events. A run killed anywhere resumes from the last finished task (or the learner's last
+  the evaluation split (kept here) -> [prequential scoring] -> learner.train -> learner state checkpointed
+  -> learner.predict on the evaluation split, scored by the runner -> one SQLite transaction records the
+  task's events. A run killed anywhere resumes from the last finished task (or the learner's last
   within-task checkpoint) and produces the same numbers.
+
+The learner's code (construction, init, train, predict) runs inside the compute guard (`nevis.guard`)
+and is timed per task (`nevis.resources`). A run that fails records why (`nevis.failures`); the workdir
+is never deleted (`nevis.workdir`).
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import json
-import os
-import platform
-import signal
 import shutil
+import sqlite3
 import time
 from pathlib import Path
-from typing import Any
 
 import jax
 import numpy as np
 
-from nevis import checkpoints, config as config_lib, registry
-from nevis.errors import ConfigError, DataError, LearnerError, UserError
+from nevis import checkpoints, config as config_lib, failures, guard, preflight, results as results_lib
+from nevis.checkpoints import CheckpointError
+from nevis.errors import ConfigError, LearnerError, UserError
 from nevis.meter import ComputeMeter, MeterTotals
 from nevis.metrics import classification, prequential as preq_lib
+from nevis.online import OnlineRecorder
 from nevis.progress import TqdmProgress
 from nevis.protocol import DataView, InitContext, Learner, PredictionTask, TrainingTask, padded_batches
+from nevis.resources import ResourceMeter, TaskResources
 from nevis.results import ResultsStore
+from nevis.run_support import (
+    build_learner, build_stream, crash_point, npz_bytes, parameter_count, preq_report, progress_bar, versions,
+)
+from nevis.sampling import cap_per_class
 from nevis.stream import Stream
 from nevis.task import Task
-from nevis.workdir import WorkdirLock, atomic_write_bytes
+from nevis.workdir import (
+    WorkdirLock, atomic_write_bytes, clean_leftovers, discard_if_unused, new_workdir, open_workdir,
+)
+
+__all__ = ["Runner", "RunTimings", "build_learner", "build_stream", "cap_per_class", "OnlineRecorder"]
 
 
 @dataclasses.dataclass
@@ -43,39 +54,21 @@ class RunTimings:
   flop_counting_s: float = 0.0  # counting new signatures, plus finding every call's signature
 
 
-def build_stream(config: dict) -> Stream:
-  registry.import_modules(config["imports"])
-  factory = registry.STREAMS.get(config["stream"])
-  _check_options(factory, config["stream_options"], f"stream {config['stream']!r}", "stream_options")
-  return factory(**config["stream_options"])
-
-
-def build_learner(config: dict) -> Learner:
-  registry.import_modules(config["imports"])
-  learner_cls = registry.LEARNERS.get(config["learner"])
-  return learner_cls(**config["learner_options"])
-
-
-def _check_options(factory, options: dict, owner: str, key: str) -> None:
-  params = inspect.signature(factory).parameters
-  if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-    return
-  valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-  from nevis.errors import closest
-
-  for name in options:
-    if name not in valid:
-      raise ConfigError(f"{key}: unknown option {name!r} for {owner}{closest(name, valid)}; valid: {valid}")
-
-
 class Runner:
-  def __init__(self, config: dict, workdir: str | Path, *, resume: bool = False, progress: bool = True):
+  def __init__(self, config: dict, workdir: str | Path | None = None, *, resume: bool = False, progress: bool = True,
+               runs_root: str | Path = "runs", redo_last_task: bool = False):
     self.config = config
-    self.workdir = Path(workdir)
+    self.workdir = Path(workdir) if workdir is not None else None  # None: a new folder under runs_root
+    self.runs_root = Path(runs_root)
     self.resume = resume
+    self.redo_last_task = redo_last_task
     self.progress = progress
     self.timings = RunTimings()
     self.meter = ComputeMeter()
+    self.resources = ResourceMeter()
+    self.notices: list[str] = []  # for the user: missing prediction files, a finished run resumed
+    self.stopped: str | None = None  # "failed" or "interrupted" once recorded in the results
+    self._current: tuple[int | None, str | None] = (None, None)  # the task being worked on
 
   # ------------------------------------------------------------------------------------------------
   def run(self) -> Path:
@@ -83,64 +76,73 @@ class Runner:
     config = self.config
     # Everything that can be wrong with the input is checked before the workdir is touched.
     stream = build_stream(config)
-    with self._timed():  # constructing the learner runs the learner's code
-      learner = build_learner(config)
     tasks = list(stream.tasks)[: config["max_tasks"]] if config["max_tasks"] else list(stream.tasks)
     if not tasks:
       raise ConfigError(f"stream {config['stream']!r} has no tasks with these options")
+    with guard.session(self.meter.charge_guarded):
+      with self._learner_code("construction", into=self.resources.setup):
+        learner = build_learner(config)
+      skipped = preflight.check_data(stream, tasks, config)
+      if self.workdir is None:
+        self.workdir, created = new_workdir(self.runs_root, f"{config['learner']}-{config['stream']}"), True
+      else:
+        created = open_workdir(self.workdir, resume=self.resume)
+      try:
+        self._run_in_workdir(stream, learner, tasks, skipped)
+      except BaseException as error:
+        discard_if_unused(self.workdir, created)
+        if not isinstance(error, UserError) or isinstance(error, failures.LearnerCrashed):
+          converted = failures.file_system_error(error, self.workdir)
+          if converted is not None:
+            raise converted from None
+        raise
+    self.timings.wall_s += time.perf_counter() - started
+    self.timings.flop_counting_s = self.meter.count_seconds + self.meter.lookup_seconds
+    return self.workdir
 
-    skipped = self._preflight_data(stream, tasks)
-
-    if self.resume and not (self.workdir / "results.sqlite").exists():
+  def _run_in_workdir(self, stream: Stream, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
+    db = self.workdir / results_lib.DB_NAME
+    if self.resume and not db.exists():
       raise UserError(f"--resume: {str(self.workdir)!r} holds no run to resume; drop --resume to start one")
-    self.workdir.mkdir(parents=True, exist_ok=True)
     with WorkdirLock(self.workdir):
+      clean_leftovers(self.workdir)
+      if db.exists() and not self.resume and "config" in results_lib.read_meta(db):
+        raise UserError(f"{str(self.workdir)!r} already holds a run; add --resume to continue it or pick a new "
+                        "--workdir")
+      if self.resume and self._finished(db):
+        return
       store = ResultsStore(self.workdir)
       try:
         self._start(store, stream, tasks)
-        self._run_tasks(store, learner, tasks, skipped)
-        self.timings.wall_s += time.perf_counter() - started
-        self.timings.flop_counting_s = self.meter.count_seconds + self.meter.lookup_seconds
-        store.set_meta({"status": "complete", "compilations": self.meter.signatures})
+        try:
+          self._run_tasks(store, learner, tasks, skipped)
+        except BaseException as error:
+          if failures.record(store, *self._current, error):
+            self.stopped = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+          raise
+        setup = self.resources.setup  # construction and init, in this process
+        store.set_meta({"status": "complete", "failure": None, "compilations": self.meter.signatures,
+                        "host_peak_scope": self.resources.scope(),
+                        "learner_setup": {"wall_s": setup.learner_wall_s, "cpu_s": setup.learner_cpu_s}})
       finally:
-        store.close()
-    return self.workdir
+        with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
+          store.close()
 
-  def _preflight_data(self, stream: Stream, tasks: list[Task]) -> set[int]:
-    """Stops before training if data is missing or corrupt, naming it and the command that fixes it.
+  def _finished(self, db: Path) -> bool:
+    """`--resume` of a finished run: nothing to do, and nothing is written (its config must still match)."""
+    meta = results_lib.read_meta(db)
+    if meta.get("status") != "complete":
+      return False
+    self._check_config(meta.get("config") or {})
+    self.notices.append(f"the run in {self.workdir} is complete; nothing to resume")
+    return True
 
-    Prepared datasets are verified against their checksums here (once per dataset), so a corrupt file
-    stops the run before anything trains.
-    """
-    unavailable, verified = {}, {}
-    for position, task in enumerate(tasks):
-      if task.data is None:
-        continue
-      dataset = task.info.dataset
-      if dataset not in verified:
-        status = task.data.status()
-        if status == "prepared":
-          try:
-            task.data.verify()
-          except DataError:
-            status = "corrupt"
-        verified[dataset] = status
-      if verified[dataset] != "prepared":
-        unavailable[position] = (task, verified[dataset])
-    corrupt = sorted({t.info.dataset for t, s in unavailable.values() if s == "corrupt"})
-    if corrupt:
-      raise DataError(
-          f"stored data failed its checksums: {', '.join(corrupt)}; "
-          f"run `nevis data prepare {' '.join(corrupt)} --force` to prepare it again"
+  def _check_config(self, stored: dict) -> None:
+    diffs = config_lib.differences(stored, json.loads(json.dumps(self.config, default=str)))
+    if diffs:
+      raise UserError(
+          f"--resume with a changed config ({'; '.join(diffs)}); resume with the original config or use a new --workdir"
       )
-    if unavailable and not self.config["allow_missing"]:
-      datasets = sorted({f"{t.info.dataset} ({status})" for t, status in unavailable.values()})
-      raise DataError(
-          f"stream {stream.name!r} needs data that is not prepared: {', '.join(datasets)}; "
-          f"run `nevis data prepare {self.config['stream']}` (see `nevis data status {self.config['stream']}`), "
-          "or add --set allow_missing=true to skip those tasks"
-      )
-    return set(unavailable)
 
   def _start(self, store: ResultsStore, stream: Stream, tasks: list[Task]) -> None:
     stored = store.get_meta("config")
@@ -152,7 +154,7 @@ class Runner:
               "config": self.config,
               "seed": self.config["seed"],
               "stream": stream.name,
-              "versions": _versions(),
+              "versions": versions(),
               "status": "running",
           }
       )
@@ -173,102 +175,151 @@ class Runner:
     elif not self.resume:
       raise UserError(f"{str(self.workdir)!r} already holds a run; add --resume to continue it or pick a new --workdir")
     else:
-      diffs = config_lib.differences(stored, json.loads(json.dumps(self.config, default=str)))
-      if diffs:
-        raise UserError(
-            f"--resume with a changed config ({'; '.join(diffs)}); resume with the original config or use a new --workdir"
+      self._check_config(stored)
+      missing = [p for p in store.prediction_paths() if not (self.workdir / p).is_file()]
+      if missing:
+        self.notices.append(
+            f"{len(missing)} prediction files of finished tasks are missing (e.g. {missing[0]}); their "
+            "recorded errors stand but cannot be rescored"
         )
+      store.set_meta({"status": "running", "failure": None})
 
   # ------------------------------------------------------------------------------------------------
   def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
-    config = self.config
-    seed = config["seed"]
-    root_key = jax.random.PRNGKey(seed)
+    self._root_key = jax.random.PRNGKey(self.config["seed"])
     ckpt_dir = self.workdir / "checkpoints"
-    done = store.completed_positions()
-    infos = tuple(t.info for t in tasks)
-
-    with self._timed():
-      state = learner.init(InitContext(jax.random.fold_in(root_key, 2**20), self.meter.jit, infos))
-    trained = store.trained_positions()
-    last_trained = max(trained) if trained else None
-    for position in done:  # left over when a run died between recording a task and cleaning up
+    context = InitContext(jax.random.fold_in(self._root_key, 2**20), self.meter.learner_jit,
+                          tuple(t.info for t in tasks))
+    with self._learner_code("init", into=self.resources.setup):
+      state = learner.init(context)
+    for position in store.completed_positions():  # left over when a run died between recording and cleaning up
       shutil.rmtree(ckpt_dir / f"task_{position}", ignore_errors=True)
-    if last_trained is not None:
-      state = checkpoints.load_tree(ckpt_dir / f"state_{last_trained}")
-      self.meter.totals = MeterTotals.from_dict(store.get_meta("meter"))
-
-    eval_split = config["evaluate_on"]
-    task_bar = _bar(len(tasks), "stream", self.progress)
+    state = self._restore(store, tasks, ckpt_dir, state)
+    done = store.completed_positions()
+    task_bar = progress_bar(len(tasks), "stream", self.progress)
     task_bar.update(len(done))
     for position, task in enumerate(tasks):
       if position in done:
         continue
+      self._current = (position, task.info.name)
       if position in skipped:
         store.record_task([dict(event="skip", position=position, task=task.info.name, after_position=position,
                                 info={"reason": "data not prepared"})])
-        task_bar.update(1)
-        continue
-      task_bar.set_description(f"{task.info.name} ({task.info.year})")
-      task_started = time.perf_counter()
-      train, dev = self._learner_splits(task)
-      task_dir = ckpt_dir / f"task_{position}"
-      task_key = jax.random.fold_in(root_key, position)
-      before = self.meter.totals.as_dict()["flops"]
-
-      prequential_result = self._prequential(learner, task, position, train, dev, state, task_key, task_dir)
-
-      training_task = self._training_task(task, train, dev, task_key, task_dir / "train")
-      with self.meter.charging("train"), self._timed():
-        new_state = learner.train(training_task, state)
-      training_task.progress.close()
-      train_flops = self.meter.totals.flops["train"] - before["train"]
-      if train_flops <= 0:
-        raise LearnerError(
-            f"learner {config['learner']!r} trained task {task.info.name!r} without metered compute; "
-            "compile its steps with task.jit"
-        )
-      if config["prequential"] == "online":
-        prequential_result = self._online_result(training_task)
-
-      # Always continue from the checkpointed state, so an interrupted and an uninterrupted run
-      # take the same path.
-      checkpoints.save_tree(ckpt_dir / f"state_{position}", new_state)
-      _crash_point(f"after_state:{position}")
-      state = checkpoints.load_tree(ckpt_dir / f"state_{position}")
-
-      eval_positions = [j for j in range(position) if j not in skipped] if config["evaluate_past"] else []
-      eval_positions.append(position)
-      eval_events = []
-      for j in eval_positions:
-        eval_events.append(self._evaluate(learner, state, tasks[j], j, position, eval_split))
-      eval_flops = sum(e.pop("_eval_flops") for e in eval_events)
-      _crash_point(f"after_eval:{position}")
-
-      flops_now = self.meter.totals.flops
-      train_event = dict(
-          event="train",
-          position=position,
-          task=task.info.name,
-          after_position=position,
-          train_examples=len(train),
-          train_flops=train_flops,
-          cumulative_train_flops=flops_now["train"],
-          prequential_flops=flops_now["prequential"] - before["prequential"],
-          eval_flops=eval_flops,
-          wall_time_s=time.perf_counter() - task_started,
-          parameter_count=_parameter_count(state),
-          info=training_task.notes,
-          **(prequential_result or {"prequential": "off"}),
-      )
-      store.record_task([train_event] + eval_events, meta={"meter": self.meter.totals.as_dict()})
-      _crash_point(f"after_record:{position}")
-      shutil.rmtree(task_dir, ignore_errors=True)
-      for old in ckpt_dir.glob("state_*"):
-        if old.name != f"state_{position}":
-          shutil.rmtree(old, ignore_errors=True)
+      else:
+        task_bar.set_description(f"{task.info.name} ({task.info.year})")
+        state = self._run_task(store, learner, tasks, skipped, position, state)
       task_bar.update(1)
+    self._current = (None, None)
     task_bar.close()
+
+  def _restore(self, store: ResultsStore, tasks: list[Task], ckpt_dir: Path, state):
+    """The state and meter totals after the last trained task; with --redo-last-task, before it."""
+    trained = sorted(store.trained_positions())
+    self._last_trained = trained[-1] if trained else None
+    if not trained:
+      if self.redo_last_task:
+        raise UserError("--redo-last-task: no task has been trained in this run yet; drop the flag")
+      return state
+    last = trained[-1]
+    if not self.redo_last_task:
+      try:
+        state = checkpoints.load_tree(ckpt_dir / f"state_{last}")
+      except CheckpointError as e:
+        raise CheckpointError(
+            f"the learner state after task {last} ({tasks[last].info.name}): {e}; train that task again from "
+            f"the state before it with `nevis run --resume --redo-last-task --workdir {self.workdir}`"
+        ) from None
+      self.meter.totals = MeterTotals.from_dict(store.get_meta("meter"))
+      return state
+    previous = trained[-2] if len(trained) > 1 else None
+    totals = MeterTotals()
+    if previous is not None:
+      saved = store.train_event(previous).get("meter_totals")
+      if saved is None:
+        raise UserError("--redo-last-task needs a run recorded by this version of nevis; start a new run")
+      totals = MeterTotals.from_dict(json.loads(saved))
+      try:
+        state = checkpoints.load_tree(ckpt_dir / f"state_{previous}")
+      except CheckpointError as e:
+        raise CheckpointError(f"--redo-last-task: the learner state after task {previous}: {e}; start the run "
+                              "again in a new --workdir") from None
+    store.forget_task(last)
+    self.meter.totals = totals
+    self._last_trained = previous
+    return state
+
+  def _run_task(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int], position: int,
+                state):
+    config = self.config
+    task = tasks[position]
+    ckpt_dir = self.workdir / "checkpoints"
+    task_started = time.perf_counter()
+    self.resources.start_task()
+    self.meter.totals.helper = {}
+    train, dev = self._learner_splits(task)
+    task_dir = ckpt_dir / f"task_{position}"
+    task_key = jax.random.fold_in(self._root_key, position)
+    before = self.meter.totals.as_dict()
+
+    prequential_result = self._prequential(learner, task, position, train, dev, state, task_key, task_dir)
+
+    training_task = self._training_task(task, train, dev, task_key, task_dir / "train")
+    with self.meter.charging("train"), self._learner_code("train", task.info.name):
+      new_state = learner.train(training_task, state)
+    training_task.progress.close()
+    train_flops = self.meter.totals.flops["train"] - before["flops"]["train"]
+    if config["prequential"] == "online":
+      prequential_result = self._online_result(training_task)
+    unsaveable = checkpoints.unsaveable_leaf(new_state)
+    if unsaveable is not None:
+      raise LearnerError(
+          f"learner {config['learner']!r} returned a state after task {task.info.name!r} that cannot be "
+          f"checkpointed: {unsaveable}; learner state must hold dicts, lists, arrays, numbers and strings"
+      )
+
+    # Always continue from the checkpointed state, so an interrupted and an uninterrupted run
+    # take the same path.
+    checkpoints.save_tree(ckpt_dir / f"state_{position}", new_state)
+    crash_point(f"after_state:{position}")
+    state = checkpoints.load_tree(ckpt_dir / f"state_{position}")
+
+    eval_positions = [j for j in range(position) if j not in skipped] if config["evaluate_past"] else []
+    eval_positions.append(position)
+    eval_events = [self._evaluate(learner, state, tasks[j], j, position, config["evaluate_on"]) for j in eval_positions]
+    eval_flops = sum(e.pop("_eval_flops") for e in eval_events)
+    crash_point(f"after_eval:{position}")
+
+    totals = self.meter.totals
+    used: TaskResources = self.resources.finish_task()
+    train_event = dict(
+        event="train",
+        position=position,
+        task=task.info.name,
+        after_position=position,
+        train_examples=len(train),
+        train_flops=train_flops,
+        cumulative_train_flops=totals.flops["train"],
+        prequential_flops=totals.flops["prequential"] - before["flops"]["prequential"],
+        eval_flops=eval_flops,
+        eager_flops=totals.eager_flops - before["eager_flops"],
+        unmetered=totals.helper or None,
+        meter_totals=totals.as_dict(),
+        wall_time_s=time.perf_counter() - task_started,
+        parameter_count=parameter_count(state),
+        info=training_task.notes,
+        **used.as_row(),
+        **(prequential_result or {"prequential": "off"}),
+    )
+    store.record_task([train_event] + eval_events, meta={"meter": totals.as_dict()})
+    crash_point(f"after_record:{position}")
+    shutil.rmtree(task_dir, ignore_errors=True)
+    # The state before this task is kept too: if this one is lost, --redo-last-task trains it again.
+    keep = {f"state_{position}", f"state_{self._last_trained}"}
+    for old in ckpt_dir.glob("state_*"):
+      if old.name not in keep:
+        shutil.rmtree(old, ignore_errors=True)
+    self._last_trained = position
+    return state
 
   # ------------------------------------------------------------------------------------------------
   def _learner_splits(self, task: Task) -> tuple[DataView, DataView]:
@@ -291,7 +342,7 @@ class Runner:
         train=train,
         dev=dev,
         rng=key,
-        jit=self.meter.jit,
+        jit=self.meter.learner_jit,
         progress=TqdmProgress(position=1, enabled=self.progress),
         checkpoint=checkpoints.RunnerCheckpointHook(
             folder, self.config["checkpoint_every_steps"], self.meter, online=online
@@ -300,10 +351,17 @@ class Runner:
     )
 
   @contextlib.contextmanager
-  def _timed(self):
+  def _learner_code(self, doing: str, task: str | None = None, into: TaskResources | None = None):
+    """Around every call into the learner: the compute guard, its time and memory, and its own errors
+    turned into one line (with the learner's part of the traceback kept as the cause)."""
     started = time.perf_counter()
     try:
-      yield
+      with guard.learner_code(self.config["learner"], doing, task), self.resources.learner(into):
+        yield
+    except UserError:
+      raise
+    except Exception as error:
+      raise failures.learner_crashed(error, self.config["learner"], doing, task) from error
     finally:
       self.timings.learner_s += time.perf_counter() - started
 
@@ -311,10 +369,10 @@ class Runner:
   def _predict(self, learner: Learner, state, task: Task, images: np.ndarray) -> np.ndarray:
     """Logits for every image, in fixed-size batches (one compiled shape), checked."""
     info = task.info
-    prediction_task = PredictionTask(info, self.meter.jit)
+    prediction_task = PredictionTask(info, self.meter.learner_jit)
     outputs = []
     for batch in padded_batches(images, None, self.config["eval_batch_size"]):
-      with self._timed():
+      with self._learner_code("predict", info.name):
         logits = np.asarray(learner.predict(prediction_task, state, batch["images"]))
       expected = (len(batch["images"]), info.num_classes)
       if logits.shape != expected:
@@ -339,7 +397,7 @@ class Runner:
       logits = self._predict(learner, state, task, split.images)
     multi = task.info.multi_label
     path = Path("predictions") / f"after_{after:03d}_task_{position:03d}_{split_name}.npz"
-    buffer = _npz_bytes(logits=logits, labels=np.asarray(split.labels))
+    buffer = npz_bytes(logits=logits, labels=np.asarray(split.labels))
     atomic_write_bytes(self.workdir / path, buffer)
     return dict(
         event="eval",
@@ -378,7 +436,7 @@ class Runner:
     for s in range(len(done), len(bounds) - 1):
       prefix = ordered.subset(np.arange(bounds[s]))
       sub_task = self._training_task(task, prefix, dev, jax.random.fold_in(key, 1000 + s), task_dir / f"preq_{s}")
-      with self.meter.charging("prequential"), self._timed():
+      with self.meter.charging("prequential"), self._learner_code("train (prequential scoring)", info.name):
         sub_state = learner.train(sub_task, state)
       sub_task.progress.close()
       chunk = np.arange(bounds[s], bounds[s + 1])
@@ -389,10 +447,10 @@ class Runner:
       atomic_write_bytes(
           progress_file, json.dumps({"chunk_nats": done, "meter": self.meter.totals.as_dict()}).encode()
       )
-      _crash_point(f"after_chunk:{position}:{s}")
+      crash_point(f"after_chunk:{position}:{s}")
     first = bounds[0] if bounds else 0
     nats = preq_lib.uniform_nats_per_example(info.num_classes, info.multi_label) * first + float(sum(done))
-    return {"prequential": "blockwise", "chunk_boundaries": bounds, **_preq_report(nats, len(ordered), info)}
+    return {"prequential": "blockwise", "chunk_boundaries": bounds, **preq_report(nats, len(ordered), info)}
 
   def _online_result(self, training_task: TrainingTask) -> dict:
     recorder: OnlineRecorder = training_task.online_prequential
@@ -403,121 +461,4 @@ class Runner:
           f"(task.online_prequential.record); use prequential: blockwise"
       )
     info = training_task.info
-    return {"prequential": "online", **_preq_report(nats, len(training_task.train), info)}
-
-
-def _crash_point(name: str) -> None:
-  """Fault injection for the resume tests: NEVIS_TEST_CRASH_AT=<name> kills the process here."""
-  if os.environ.get("NEVIS_TEST_CRASH_AT") == name:
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _preq_report(nats: float, n: int, info) -> dict:
-  r = preq_lib.report(nats, n, info.num_classes, multi_label=info.multi_label)
-  return {k: r[k] for k in ("preq_nats", "preq_bits", "preq_bits_per_example", "preq_ratio")}
-
-
-class OnlineRecorder:
-  """Online prequential code: each training example is scored by the learner before it trains on it.
-
-  The learner calls `record(batch, logits, trial=i)` with logits computed before the update on that
-  batch; labels come from the harness's own copy. Only an example's first appearance in a trial
-  counts. The code length is that of the best trial (choosing among H trials costs log H more nats,
-  which is ignored and documented).
-  """
-
-  def __init__(self, labels: np.ndarray, num_classes: int, multi_label: bool):
-    self._labels = np.asarray(labels)
-    self._multi = multi_label
-    self._n = len(labels)
-    self._seen: dict[Any, np.ndarray] = {}
-    self._nats: dict[Any, float] = {}
-
-  def record(self, batch: dict, logits, trial: Any = 0) -> None:
-    index = np.asarray(batch["index"])
-    trial = str(trial)  # checkpoints keep keys as strings
-    seen = self._seen.setdefault(trial, np.zeros(self._n, bool))
-    fresh = ~seen[index]
-    # An index repeated within one batch counts once.
-    _, first = np.unique(index, return_index=True)
-    keep = np.zeros(len(index), bool)
-    keep[first] = True
-    keep &= fresh
-    if not keep.any():
-      return
-    logits = np.asarray(logits)[keep]
-    nll = classification.per_example_nll(logits, self._labels[index[keep]], multi_label=self._multi)
-    seen[index[keep]] = True
-    self._nats[trial] = self._nats.get(trial, 0.0) + float(np.sum(nll))
-
-  def state_dict(self) -> dict:
-    trials = sorted(self._seen, key=str)
-    return {
-        "trials": [str(t) for t in trials],
-        "seen": [self._seen[t] for t in trials],
-        "nats": [self._nats.get(t, 0.0) for t in trials],
-    }
-
-  def load_state_dict(self, saved: dict) -> None:
-    self._seen = {t: np.asarray(s, bool) for t, s in zip(saved["trials"], saved["seen"])}
-    self._nats = {t: float(v) for t, v in zip(saved["trials"], saved["nats"])}
-
-  def code_length_nats(self) -> float | None:
-    complete = [t for t, seen in self._seen.items() if seen.all()]
-    if not complete:
-      return None
-    return min(self._nats[t] for t in complete)
-
-
-def cap_per_class(labels: np.ndarray, cap: int, multi_label: bool, seed: int) -> np.ndarray:
-  """Indices keeping at most `cap` examples per class (multi-label: per positive label, greedily)."""
-  rng = np.random.default_rng([seed, 11])
-  order = rng.permutation(len(labels))
-  if not multi_label:
-    keep = []
-    counts: dict[int, int] = {}
-    for i in order:
-      c = int(labels[i])
-      if counts.get(c, 0) < cap:
-        counts[c] = counts.get(c, 0) + 1
-        keep.append(i)
-    return np.sort(np.asarray(keep, dtype=np.int64))
-  counts_arr = np.zeros(labels.shape[1], np.int64)
-  keep = []
-  for i in order:
-    positives = labels[i].astype(bool)
-    if positives.any() and np.any(counts_arr[positives] < cap):
-      counts_arr[positives] += 1
-      keep.append(i)
-  return np.sort(np.asarray(keep, dtype=np.int64))
-
-
-def _parameter_count(state) -> int:
-  leaves = jax.tree_util.tree_leaves(state)
-  return int(sum(np.size(x) for x in leaves if hasattr(x, "dtype") and np.issubdtype(x.dtype, np.floating)))
-
-
-def _npz_bytes(**arrays) -> bytes:
-  import io
-
-  buf = io.BytesIO()
-  np.savez_compressed(buf, **arrays)
-  return buf.getvalue()
-
-
-def _versions() -> dict:
-  import importlib.metadata as md
-
-  out = {"python": platform.python_version()}
-  for name in ("nevis", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
-    try:
-      out[name] = md.version(name)
-    except md.PackageNotFoundError:
-      out[name] = None
-  return out
-
-
-def _bar(total: int, desc: str, enabled: bool):
-  from tqdm.auto import tqdm
-
-  return tqdm(total=total, desc=desc, position=0, disable=not enabled, dynamic_ncols=True, leave=False)
+    return {"prequential": "online", **preq_report(nats, len(training_task.train), info)}

@@ -30,6 +30,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from nevis.errors import DataError
+from nevis.paths import file_in_the_way
 from nevis.task import SPLITS, SplitData, TaskKind
 
 DEFAULT_IMAGE_SIZE = 64
@@ -66,6 +67,9 @@ class Store:
       raise ValueError(f"image_size must be a positive int, got {image_size!r}")
     self.root = Path(root).expanduser() if root is not None else default_root()
     self.image_size = image_size
+    if file_in_the_way(self.root) is not None:
+      name = "NEVIS_DATA_DIR (or the stream's data_dir)" if root is None else "the data_dir"
+      raise DataError(f"the data store {str(self.root)!r} is not a folder; point {name} at a folder")
 
   def __repr__(self) -> str:
     return f"Store({str(self.root)!r}, image_size={self.image_size})"

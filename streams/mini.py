@@ -321,6 +321,38 @@ class _Loader:
       return self.store.read(task.dataset, split)
 
 
+@dataclasses.dataclass(frozen=True)
+class MiniDataSource:
+  """`nevis data status|prepare` for a mini task (nevis.task.DataSource). The stream prepares itself on
+  first use, so the runner's pre-flight check leaves it alone (`prepares_itself`)."""
+
+  store: Store
+  task_name: str
+  prepares_itself = True
+
+  @property
+  def dataset(self) -> str:
+    return _BY_NAME[self.task_name].dataset
+
+  def status(self) -> str:
+    status = self.store.status(self.dataset)
+    return "missing" if status == "prepared" and not is_current(self.store, _BY_NAME[self.task_name]) else status
+
+  def verify(self) -> None:
+    self.store.verify(self.dataset)
+
+  def size_bytes(self) -> int:
+    return self.store.size_bytes(self.dataset)
+
+  def instructions(self) -> str:
+    return "built from installed packages on first use (a second), or now: nevis data prepare mini"
+
+  def prepare(self, *, manual_dir: str | None = None, force: bool = False) -> None:
+    if force or self.status() != "prepared":
+      with _prepare_lock:
+        prepare(self.store, _BY_NAME[self.task_name])
+
+
 # -- the stream ------------------------------------------------------------------------------------
 
 _OPTIONS = ("data_dir", "image_size")
@@ -352,5 +384,5 @@ def mini_stream(
         source="embedded:" + "+".join(f"{p}/{r}" for p, r in task.sources),
         flip_invariant=task.flip_invariant,
     )
-    tasks.append(Task(info, _Loader(store, task.name)))
+    tasks.append(Task(info, _Loader(store, task.name), MiniDataSource(store, task.name)))
   return Stream("mini", tuple(tasks))

@@ -69,8 +69,6 @@ def test_listings(run_cli):
         (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be int"]),
         (RUN + ["--set", "stream_options.num_task=2"], ["unknown option 'num_task'", "did you mean 'num_tasks'"]),
         (["run", "missing.yaml"], ["config file 'missing.yaml' does not exist"]),
-        (["run", "--stream", "test_colours", "--learner", "test_bad_shape", "--no-progress"], ["shape (128, 4)", "expected (128, 3)"]),
-        (["run", "--stream", "test_colours", "--learner", "test_nan", "--no-progress"], ["NaN or infinite scores"]),
         (["run", "--resume"], ["--resume needs --workdir"]),
         (["--import", "no_such_module_xyz", "learners"], ["cannot import 'no_such_module_xyz'"]),
         (["frobnicate"], ["invalid choice"]),
@@ -81,6 +79,21 @@ def test_bad_input_is_one_line_and_exit_2_and_leaves_nothing(run_cli, tmp_path, 
   assert_one_line_error(code, err, *fragments)
   runs = tmp_path / "runs"
   assert not runs.exists() or not any(runs.iterdir()), "nothing half-written"
+
+
+@pytest.mark.parametrize(
+    "learner, fragments",
+    [("test_bad_shape", ["shape (128, 4)", "expected (128, 3)"]), ("test_nan", ["NaN or infinite scores"])],
+)
+def test_a_learner_breaking_the_protocol_fails_the_run_which_is_kept_as_failed(run_cli, tmp_path, learner, fragments):
+  code, out, err = run_cli("run", "--stream", "test_colours", "--learner", learner, "--no-progress")
+  assert_one_line_error(code, err, *fragments, "recorded as failed", "--resume --workdir runs/")
+  (workdir,) = (tmp_path / "runs").iterdir()
+  import nevis
+
+  results = nevis.load_results(workdir)
+  assert results.meta["status"] == "failed"
+  assert results.meta["failure"]["task"] == "colours_0" and fragments[0] in results.meta["failure"]["error"]
 
 
 def test_malformed_yaml(run_cli, tmp_path):

@@ -1,0 +1,90 @@
+"""Small pieces of a run that the runner uses: building the stream and learner, fault injection for the
+resume tests, and formatting helpers."""
+from __future__ import annotations
+
+import inspect
+import io
+import os
+import platform
+import signal
+
+import jax
+import numpy as np
+
+from nevis import registry
+from nevis.errors import ConfigError, UserError, closest
+from nevis.metrics import prequential as preq_lib
+from nevis.protocol import Learner
+from nevis.stream import Stream
+
+
+def build_stream(config: dict) -> Stream:
+  registry.import_modules(config["imports"])
+  factory = registry.STREAMS.get(config["stream"])
+  _check_options(factory, config["stream_options"], f"stream {config['stream']!r}", "stream_options")
+  try:
+    return factory(**config["stream_options"])
+  except UserError:
+    raise
+  except Exception as e:  # the stream's own code rejected its options (a plug-in without validation)
+    raise ConfigError(
+        f"stream {config['stream']!r} could not be built with stream_options {config['stream_options']} "
+        f"({type(e).__name__}: {' '.join(str(e).split())}); check stream_options"
+    ) from e
+
+
+def build_learner(config: dict) -> Learner:
+  registry.import_modules(config["imports"])
+  learner_cls = registry.LEARNERS.get(config["learner"])
+  return learner_cls(**config["learner_options"])
+
+
+def _check_options(factory, options: dict, owner: str, key: str) -> None:
+  params = inspect.signature(factory).parameters
+  if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+    return
+  valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+  for name in options:
+    if name not in valid:
+      raise ConfigError(f"{key}: unknown option {name!r} for {owner}{closest(name, valid)}; valid: {valid}")
+
+
+def crash_point(name: str) -> None:
+  """Fault injection for the resume tests: NEVIS_TEST_CRASH_AT=<name> kills the process here (with
+  NEVIS_TEST_CRASH_SIGNAL, default SIGKILL)."""
+  if os.environ.get("NEVIS_TEST_CRASH_AT") == name:
+    os.kill(os.getpid(), getattr(signal, os.environ.get("NEVIS_TEST_CRASH_SIGNAL") or "SIGKILL"))
+
+
+def preq_report(nats: float, n: int, info) -> dict:
+  r = preq_lib.report(nats, n, info.num_classes, multi_label=info.multi_label)
+  return {k: r[k] for k in ("preq_nats", "preq_bits", "preq_bits_per_example", "preq_ratio")}
+
+
+def parameter_count(state) -> int:
+  leaves = jax.tree_util.tree_leaves(state)
+  return int(sum(np.size(x) for x in leaves if hasattr(x, "dtype") and np.issubdtype(x.dtype, np.floating)))
+
+
+def npz_bytes(**arrays) -> bytes:
+  buf = io.BytesIO()
+  np.savez_compressed(buf, **arrays)
+  return buf.getvalue()
+
+
+def versions() -> dict:
+  import importlib.metadata as md
+
+  out = {"python": platform.python_version()}
+  for name in ("nevis", "jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
+    try:
+      out[name] = md.version(name)
+    except md.PackageNotFoundError:
+      out[name] = None
+  return out
+
+
+def progress_bar(total: int, desc: str, enabled: bool):
+  from tqdm.auto import tqdm
+
+  return tqdm(total=total, desc=desc, position=0, disable=not enabled, dynamic_ncols=True, leave=False)
