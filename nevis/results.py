@@ -80,6 +80,10 @@ EVENT_COLUMNS = (
     "preq_bits preq_bits_per_example preq_ratio chunk_boundaries predictions_path info"
 ).split()
 
+# Measurements of the machine, not of the computation: they differ between an interrupted-and-resumed run
+# and an uninterrupted one (and between two identical runs); every other column is reproducible.
+MACHINE_COLUMNS = ("id", "wall_time_s", "learner_wall_s", "learner_cpu_s", "peak_host_bytes", "peak_device_bytes")
+
 
 def create(workdir: str | Path) -> None:
   """Writes an empty results database beside `workdir/results.sqlite` and renames it into place."""

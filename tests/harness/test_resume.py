@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nevis.results import MACHINE_COLUMNS
+
 from harness_env import subprocess_env
 
 ARGS = [
@@ -37,9 +39,7 @@ def table(workdir):
   with sqlite3.connect(workdir / "results.sqlite") as conn:
     rows = conn.execute("SELECT * FROM events ORDER BY event, position, after_position").fetchall()
     names = [d[0] for d in conn.execute("SELECT * FROM events").description]
-  # Insertion order, clock time and the process's memory legitimately differ.
-  skip = {"id", "wall_time_s", "learner_wall_s", "learner_cpu_s", "peak_host_bytes", "peak_device_bytes"}
-  return [{k: v for k, v in zip(names, r) if k not in skip} for r in rows]
+  return [{k: v for k, v in zip(names, r) if k not in MACHINE_COLUMNS} for r in rows]
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nevis.results import MACHINE_COLUMNS
+
 PLUGINS = Path(__file__).parent.parent / "icl"
 # Two tasks, 2 trials x 6 steps, dev checks every 2 steps, in-task checkpoints every 4 steps (counted over
 # trials): the one at step 8 is the second trial's step 2, after the first trial finished with a best check.
@@ -33,7 +35,7 @@ def table(workdir):
   with sqlite3.connect(workdir / "results.sqlite") as conn:
     rows = conn.execute("SELECT * FROM events ORDER BY event, position, after_position").fetchall()
     names = [d[0] for d in conn.execute("SELECT * FROM events").description]
-  return [{k: v for k, v in zip(names, r) if k not in ("id", "wall_time_s")} for r in rows]
+  return [{k: v for k, v in zip(names, r) if k not in MACHINE_COLUMNS} for r in rows]
 
 
 def test_previous_killed_after_an_in_task_checkpoint_resumes_bitwise(tmp_path):
