@@ -106,7 +106,7 @@ def test_yaml_config_and_imports(run_cli, tmp_path):
   (tmp_path / "c.yaml").write_text(textwrap.dedent("""
       stream: test_colours
       learner: test_linear
-      imports: [linear_learner]
+      imports: [tests.nevis.linear_learner]
       learner_options: {num_steps: 5}
       stream_options: {num_tasks: 2}
       prequential: off

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nevis
-from hostile_env import RUN, read_only, run_cli
+from .hostile_env import RUN, read_only, run_cli
 from nevis import results as results_lib
 
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]

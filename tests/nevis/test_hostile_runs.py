@@ -15,9 +15,9 @@ import sqlite3
 import pytest
 
 import nevis
-from hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
+from .hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
 
-HOSTILE = ["--import", "hostile_learners"]
+HOSTILE = ["--import", "tests.nevis.hostile_learners"]
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
 
 
@@ -244,7 +244,7 @@ def test_a_full_disk(project, capsys, finished):
     code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--workdir", "small/w")
     assert_one_line(code, err, ["no space left on the device", "nevis run --resume --workdir small/w"])
     assert_kept(before, project)
-    from hostile_env import remount
+    from .hostile_env import remount
 
     assert remount(project / "small", "size=64m")
     code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--resume", "--workdir", "small/w")

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 import nevis
-from harness_env import subprocess_env
+from .subprocess_env import ROOT, subprocess_env
 
 HERE = Path(__file__).parent
 
@@ -19,12 +19,12 @@ def test_an_installed_plugin_registers_through_its_entry_point(tmp_path):
   dist_info.mkdir()
   (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: nevis-plugin-example\nVersion: 0.0.1\n")
   (dist_info / "entry_points.txt").write_text("[nevis.learners]\nexample = nevis_plugin_example.learner\n")
-  env = subprocess_env({"PYTHONPATH": f"{site}:{HERE}"})
+  env = subprocess_env({"PYTHONPATH": f"{site}:{ROOT}"})
   listed = subprocess.run([sys.executable, "-m", "nevis.cli", "learners"], env=env, capture_output=True, text=True)
   assert listed.returncode == 0, listed.stderr
   assert any(line.startswith("plugin_example ") for line in listed.stdout.splitlines())
   ran = subprocess.run(
-      [sys.executable, "-m", "nevis.cli", "--import", "linear_learner", "run", "--stream", "test_colours",
+      [sys.executable, "-m", "nevis.cli", "--import", "tests.nevis.linear_learner", "run", "--stream", "test_colours",
        "--learner", "plugin_example", "--workdir", str(tmp_path / "w"), "--no-progress", "--no-plot"],
       env=env, capture_output=True, text=True, timeout=300,
   )

@@ -19,7 +19,7 @@ FOREIGN = {
     "scripts/train.py": b"print('hello')\n",
     ".hidden": b"x",
 }
-RUN = ["--import", "linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress",
+RUN = ["--import", "tests.nevis.linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress",
        "--no-plot"]
 
 
