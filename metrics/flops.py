@@ -42,7 +42,7 @@ import jax.extend.core as jex
 from jax.core import ShapedArray
 import numpy as np
 
-from nevis.errors import UncountedLoopError
+from nevis.metrics.errors import UncountedLoopError
 
 _LOOP_FIX = (
   "use lax.scan or lax.fori_loop with static (Python int) bounds, or move the loop (e.g. a rejection "

@@ -36,7 +36,7 @@ sorted-name order, so sizes are random but fixed. Each split is then stored in a
 Every task says whether a mirror image keeps its label (`TaskInfo.flip_invariant`): the four digit
 tasks do not (a mirrored 2 or 7 is no digit), textures and faces do.
 
-The stream prepares each dataset into the store (`nevis.store`, 32x32 by default) the first time one of its
+The stream prepares each dataset into the store (`nevis.streams.store`, 32x32 by default) the first time one of its
 splits is loaded, and reuses it while the preparation version, this recipe's version and the checksums of
 the source files are unchanged. A stored copy that fails its checksum is rebuilt, with a warning.
 """
@@ -55,7 +55,7 @@ import numpy as np
 
 from nevis.errors import ConfigError, DataError, closest
 from nevis.registry import register_stream
-from nevis.store import PREPARATION_VERSION, Store, resize_images
+from nevis.streams.store import PREPARATION_VERSION, Store, resize_images
 from nevis.stream import Stream
 from nevis.task import SPLITS, SplitData, Task, TaskInfo, TaskKind
 

@@ -176,7 +176,7 @@ class StoreSplitLoader:
 
   def __call__(self, split: str) -> SplitData:
     # Imported here so that listing a stream never pulls in the store (or touches the disk).
-    from nevis.store import Store
+    from nevis.streams.store import Store
 
     return Store(root=self.data_dir, image_size=self.image_size).read(self.dataset, split)
 

@@ -6,10 +6,10 @@ import itertools
 import numpy as np
 import pytest
 
-from nevis import store as store_module
+from nevis.streams import store as store_module
 from nevis.errors import ConfigError
 from nevis.registry import STREAMS
-from nevis.store import Store, resize_images
+from nevis.streams.store import Store, resize_images
 from nevis.streams import mini
 from nevis.task import SPLITS, TaskKind
 

@@ -146,9 +146,9 @@ def test_building_is_lazy_and_loading_reads_the_store(monkeypatch, tmp_path):
       calls.append((self.root, self.image_size, dataset, split))
       return SplitData(np.zeros((2, 4, 4, 3), np.uint8), np.zeros((2,), np.int32))
 
-  fake_module = types.ModuleType("nevis.store")
+  fake_module = types.ModuleType("nevis.streams.store")
   fake_module.Store = FakeStore
-  monkeypatch.setitem(sys.modules, "nevis.store", fake_module)
+  monkeypatch.setitem(sys.modules, "nevis.streams.store", fake_module)
   missing = tmp_path / "no_such_dir"
   stream = registry.STREAMS.get("nevis22_debug")(data_dir=missing, image_size=4)
   assert calls == [] and not missing.exists()

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nevis.store import Store
+from nevis.streams.store import Store
 from nevis.streams import handlers
 from nevis.streams.prepare import NevisDataSource
 from nevis.task import SPLITS

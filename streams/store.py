@@ -250,7 +250,7 @@ class Store:
     if images.dtype != np.uint8 or images.shape[1:] != (size, size, 3):
       raise ValueError(
           f"{where}: images must be uint8 (N, {size}, {size}, 3), got {images.dtype} {images.shape}; "
-          "call nevis.store.resize_images first"
+          "call nevis.streams.store.resize_images first"
       )
     labels = np.asarray(data.labels)
     if kind == TaskKind.SINGLE_LABEL:

@@ -12,9 +12,9 @@ import sys
 import numpy as np
 import pytest
 
-from nevis import store as store_module
+from nevis.streams import store as store_module
 from nevis.errors import DataError
-from nevis.store import PREPARATION_VERSION, Store, default_root, resize_images
+from nevis.streams.store import PREPARATION_VERSION, Store, default_root, resize_images
 from nevis.task import SPLITS, SplitData, TaskKind
 
 SIZE = 8
