@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime
 import errno
 import signal
-import sqlite3
 import traceback
 from pathlib import Path
 from types import TracebackType
 
 from nevis.errors import UserError
+from nevis.results import StoreError
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
@@ -55,7 +55,7 @@ def record(store, position: int | None, task: str | None, error: BaseException) 
   try:
     store.set_meta({"status": status, "failure": failure})
     return True
-  except (sqlite3.Error, OSError):
+  except (StoreError, OSError):
     return False
 
 

@@ -17,7 +17,6 @@ import contextlib
 import dataclasses
 import json
 import shutil
-import sqlite3
 import time
 from pathlib import Path
 
@@ -125,8 +124,7 @@ class Runner:
                         "host_peak_scope": self.resources.scope(),
                         "learner_setup": {"wall_s": setup.learner_wall_s, "cpu_s": setup.learner_cpu_s}})
       finally:
-        with contextlib.suppress(sqlite3.Error):  # a full disk must not hide the error that stopped the run
-          store.close()
+        store.close(quiet=True)
 
   def _finished(self, db: Path) -> bool:
     """`--resume` of a finished run: nothing to do, and nothing is written (its config must still match)."""
@@ -158,20 +156,7 @@ class Runner:
               "status": "running",
           }
       )
-      store.set_tasks(
-          dict(
-              position=i,
-              name=t.info.name,
-              dataset=t.info.dataset,
-              display_name=t.info.display_name,
-              year=t.info.year,
-              kind=t.info.kind.value,
-              num_classes=t.info.num_classes,
-              held_out=int(t.info.held_out),
-              source=t.info.source,
-          )
-          for i, t in enumerate(tasks)
-      )
+      store.set_tasks(results_lib.task_row(i, t.info) for i, t in enumerate(tasks))
     elif not self.resume:
       raise UserError(f"{str(self.workdir)!r} already holds a run; add --resume to continue it or pick a new --workdir")
     else:
