@@ -19,24 +19,24 @@ from nevis.stream import Stream
 
 
 def build_stream(config: dict) -> Stream:
-  registry.import_modules(config["imports"])
-  factory = registry.STREAMS.get(config["stream"])
-  _check_options(factory, config["stream_options"], f"stream {config['stream']!r}", "stream_options")
+  registry.import_modules(config.imports)
+  factory = registry.STREAMS.get(config.stream)
+  _check_options(factory, config.stream_options, f"stream {config.stream!r}", "stream_options")
   try:
-    return factory(**config["stream_options"])
+    return factory(**config.stream_options)
   except UserError:
     raise
   except Exception as e:  # the stream's own code rejected its options (a plug-in without validation)
     raise ConfigError(
-        f"stream {config['stream']!r} could not be built with stream_options {config['stream_options']} "
+        f"stream {config.stream!r} could not be built with stream_options {config.stream_options} "
         f"({type(e).__name__}: {' '.join(str(e).split())}); check stream_options"
     ) from e
 
 
 def build_learner(config: dict) -> Learner:
-  registry.import_modules(config["imports"])
-  learner_cls = registry.LEARNERS.get(config["learner"])
-  return learner_cls(**config["learner_options"])
+  registry.import_modules(config.imports)
+  learner_cls = registry.LEARNERS.get(config.learner)
+  return learner_cls(**config.learner_options)
 
 
 def _check_options(factory, options: dict, owner: str, key: str) -> None:

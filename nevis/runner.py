@@ -25,6 +25,7 @@ import numpy as np
 
 from nevis import checkpoints, config as config_lib, failures, guard, preflight, results as results_lib
 from nevis.checkpoints import CheckpointError
+from nevis.config import RunConfig
 from nevis.errors import ConfigError, LearnerError, UserError
 from nevis.meter import ComputeMeter, MeterTotals
 from nevis.metrics import classification, prequential as preq_lib
@@ -54,9 +55,9 @@ class RunTimings:
 
 
 class Runner:
-  def __init__(self, config: dict, workdir: str | Path | None = None, *, resume: bool = False, progress: bool = True,
-               runs_root: str | Path = "runs", redo_last_task: bool = False):
-    self.config = config
+  def __init__(self, config: RunConfig | dict, workdir: str | Path | None = None, *, resume: bool = False,
+               progress: bool = True, runs_root: str | Path = "runs", redo_last_task: bool = False):
+    self.config = config if isinstance(config, RunConfig) else RunConfig.parse(config, owner="config")
     self.workdir = Path(workdir) if workdir is not None else None  # None: a new folder under runs_root
     self.runs_root = Path(runs_root)
     self.resume = resume
@@ -75,15 +76,15 @@ class Runner:
     config = self.config
     # Everything that can be wrong with the input is checked before the workdir is touched.
     stream = build_stream(config)
-    tasks = list(stream.tasks)[: config["max_tasks"]] if config["max_tasks"] else list(stream.tasks)
+    tasks = list(stream.tasks)[: config.max_tasks] if config.max_tasks else list(stream.tasks)
     if not tasks:
-      raise ConfigError(f"stream {config['stream']!r} has no tasks with these options")
+      raise ConfigError(f"stream {config.stream!r} has no tasks with these options")
     with guard.session(self.meter.charge_guarded):
       with self._learner_code("construction", into=self.resources.setup):
         learner = build_learner(config)
       skipped = preflight.check_data(stream, tasks, config)
       if self.workdir is None:
-        self.workdir, created = new_workdir(self.runs_root, f"{config['learner']}-{config['stream']}"), True
+        self.workdir, created = new_workdir(self.runs_root, f"{config.learner}-{config.stream}"), True
       else:
         created = open_workdir(self.workdir, resume=self.resume)
       try:
@@ -136,7 +137,7 @@ class Runner:
     return True
 
   def _check_config(self, stored: dict) -> None:
-    diffs = config_lib.differences(stored, json.loads(json.dumps(self.config, default=str)))
+    diffs = config_lib.differences(stored, json.loads(json.dumps(self.config.as_dict(), default=str)))
     if diffs:
       raise UserError(
           f"--resume with a changed config ({'; '.join(diffs)}); resume with the original config or use a new --workdir"
@@ -149,8 +150,8 @@ class Runner:
         raise UserError(f"{self.workdir} holds results without a config; use a new --workdir")
       store.set_meta(
           {
-              "config": self.config,
-              "seed": self.config["seed"],
+              "config": self.config.as_dict(),
+              "seed": self.config.seed,
               "stream": stream.name,
               "versions": versions(),
               "status": "running",
@@ -171,7 +172,7 @@ class Runner:
 
   # ------------------------------------------------------------------------------------------------
   def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
-    self._root_key = jax.random.PRNGKey(self.config["seed"])
+    self._root_key = jax.random.PRNGKey(self.config.seed)
     ckpt_dir = self.workdir / "checkpoints"
     context = InitContext(jax.random.fold_in(self._root_key, 2**20), self.meter.learner_jit,
                           tuple(t.info for t in tasks))
@@ -253,12 +254,12 @@ class Runner:
       new_state = learner.train(training_task, state)
     training_task.progress.close()
     train_flops = self.meter.totals.flops["train"] - before["flops"]["train"]
-    if config["prequential"] == "online":
+    if config.prequential == "online":
       prequential_result = self._online_result(training_task)
     unsaveable = checkpoints.unsaveable_leaf(new_state)
     if unsaveable is not None:
       raise LearnerError(
-          f"learner {config['learner']!r} returned a state after task {task.info.name!r} that cannot be "
+          f"learner {config.learner!r} returned a state after task {task.info.name!r} that cannot be "
           f"checkpointed: {unsaveable}; learner state must hold dicts, lists, arrays, numbers and strings"
       )
 
@@ -268,9 +269,9 @@ class Runner:
     crash_point(f"after_state:{position}")
     state = checkpoints.load_tree(ckpt_dir / f"state_{position}")
 
-    eval_positions = [j for j in range(position) if j not in skipped] if config["evaluate_past"] else []
+    eval_positions = [j for j in range(position) if j not in skipped] if config.evaluate_past else []
     eval_positions.append(position)
-    eval_events = [self._evaluate(learner, state, tasks[j], j, position, config["evaluate_on"]) for j in eval_positions]
+    eval_events = [self._evaluate(learner, state, tasks[j], j, position, config.evaluate_on) for j in eval_positions]
     eval_flops = sum(e.pop("_eval_flops") for e in eval_events)
     crash_point(f"after_eval:{position}")
 
@@ -310,17 +311,17 @@ class Runner:
   def _learner_splits(self, task: Task) -> tuple[DataView, DataView]:
     info = task.info
     train = task.load_split("train")
-    cap = self.config["max_train_per_class"]
+    cap = self.config.max_train_per_class
     if cap:
-      train = train.subset(cap_per_class(train.labels, cap, info.multi_label, seed=self.config["seed"]))
+      train = train.subset(cap_per_class(train.labels, cap, info.multi_label, seed=self.config.seed))
     dev = task.load_split("dev")
-    dev_cap = self.config["max_dev_per_class"]
+    dev_cap = self.config.max_dev_per_class
     if dev_cap:
-      dev = dev.subset(cap_per_class(dev.labels, dev_cap, info.multi_label, seed=self.config["seed"] + 1))
+      dev = dev.subset(cap_per_class(dev.labels, dev_cap, info.multi_label, seed=self.config.seed + 1))
     return DataView(train, info.num_classes, info.multi_label), DataView(dev, info.num_classes, info.multi_label)
 
   def _training_task(self, task, train, dev, key, folder, online=None) -> TrainingTask:
-    if online is None and self.config["prequential"] == "online":
+    if online is None and self.config.prequential == "online":
       online = OnlineRecorder(train.labels, task.info.num_classes, task.info.multi_label)
     return TrainingTask(
         info=task.info,
@@ -330,7 +331,7 @@ class Runner:
         jit=self.meter.learner_jit,
         progress=TqdmProgress(position=1, enabled=self.progress),
         checkpoint=checkpoints.RunnerCheckpointHook(
-            folder, self.config["checkpoint_every_steps"], self.meter, online=online
+            folder, self.config.checkpoint_every_steps, self.meter, online=online
         ),
         online_prequential=online,
     )
@@ -341,12 +342,12 @@ class Runner:
     turned into one line (with the learner's part of the traceback kept as the cause)."""
     started = time.perf_counter()
     try:
-      with guard.learner_code(self.config["learner"], doing, task), self.resources.learner(into):
+      with guard.learner_code(self.config.learner, doing, task), self.resources.learner(into):
         yield
     except UserError:
       raise
     except Exception as error:
-      raise failures.learner_crashed(error, self.config["learner"], doing, task) from error
+      raise failures.learner_crashed(error, self.config.learner, doing, task) from error
     finally:
       self.timings.learner_s += time.perf_counter() - started
 
@@ -356,20 +357,20 @@ class Runner:
     info = task.info
     prediction_task = PredictionTask(info, self.meter.learner_jit)
     outputs = []
-    for batch in padded_batches(images, None, self.config["eval_batch_size"]):
+    for batch in padded_batches(images, None, self.config.eval_batch_size):
       with self._learner_code("predict", info.name):
         logits = np.asarray(learner.predict(prediction_task, state, batch["images"]))
       expected = (len(batch["images"]), info.num_classes)
       if logits.shape != expected:
         raise LearnerError(
-            f"learner {self.config['learner']!r} returned scores of shape {logits.shape} for task "
+            f"learner {self.config.learner!r} returned scores of shape {logits.shape} for task "
             f"{info.name!r}; expected {expected} (batch, classes)"
         )
       outputs.append(logits[batch["mask"]])
     logits = np.concatenate(outputs).astype(np.float32) if outputs else np.zeros((0, info.num_classes), np.float32)
     if not np.all(np.isfinite(logits)):
       raise LearnerError(
-          f"learner {self.config['learner']!r} returned NaN or infinite scores for task {info.name!r}; "
+          f"learner {self.config.learner!r} returned NaN or infinite scores for task {info.name!r}; "
           "check its learning rate and numerics"
       )
     return logits
@@ -406,12 +407,12 @@ class Runner:
     size. The first chunk costs the uniform code; chunk s+1 is scored by the learner trained, from the
     state it met this task with, on chunks 1..s. Partial results survive a crash.
     """
-    if self.config["prequential"] != "blockwise":
+    if self.config.prequential != "blockwise":
       return None
     info = task.info
-    order = np.random.default_rng([self.config["seed"], 7, len(train)]).permutation(len(train))
+    order = np.random.default_rng([self.config.seed, 7, len(train)]).permutation(len(train))
     ordered = train.subset(order)
-    bounds = preq_lib.chunk_boundaries(len(ordered), first_chunk=self.config["prequential_first_chunk"])
+    bounds = preq_lib.chunk_boundaries(len(ordered), first_chunk=self.config.prequential_first_chunk)
     progress_file = task_dir / "prequential.json"
     done: list[float] = []
     if progress_file.exists():
@@ -442,7 +443,7 @@ class Runner:
     nats = recorder.code_length_nats()
     if nats is None:
       raise LearnerError(
-          f"learner {self.config['learner']!r} does not report online prequential scores "
+          f"learner {self.config.learner!r} does not report online prequential scores "
           f"(task.online_prequential.record); use prequential: blockwise"
       )
     info = training_task.info
