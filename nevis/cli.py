@@ -21,9 +21,6 @@ from nevis.errors import UserError
 
 EXIT_USAGE = 2
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
-# Frames of the harness above the learner's code, left out of a learner's traceback.
-_HARNESS_FRAMES = tuple(f"{os.sep}nevis{os.sep}{name}" for name in ("runner.py", "guard.py", "resources.py")) + (
-    f"{os.sep}contextlib.py",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -83,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
   except UserError as e:
     if isinstance(e, failures.LearnerCrashed):
-      learner_part = failures.learner_traceback(e, _HARNESS_FRAMES)
+      learner_part = failures.learner_traceback(e)
       if learner_part:
         print(learner_part, file=sys.stderr)
     print(f"nevis: error: {' '.join(str(e).split())}", file=sys.stderr)

@@ -13,7 +13,6 @@ import numpy as np
 
 from nevis import registry
 from nevis.errors import ConfigError, UserError, closest
-from nevis.metrics import prequential as preq_lib
 from nevis.protocol import Learner
 from nevis.stream import Stream
 
@@ -54,11 +53,6 @@ def crash_point(name: str) -> None:
   NEVIS_TEST_CRASH_SIGNAL, default SIGKILL)."""
   if os.environ.get("NEVIS_TEST_CRASH_AT") == name:
     os.kill(os.getpid(), getattr(signal, os.environ.get("NEVIS_TEST_CRASH_SIGNAL") or "SIGKILL"))
-
-
-def preq_report(nats: float, n: int, info) -> dict:
-  r = preq_lib.report(nats, n, info.num_classes, multi_label=info.multi_label)
-  return {k: r[k] for k in ("preq_nats", "preq_bits", "preq_bits_per_example", "preq_ratio")}
 
 
 def parameter_count(state) -> int:

@@ -215,14 +215,14 @@ def test_resuming_a_run_on_read_only_media(project, capsys, failed):
 @pytest.mark.parametrize("target", ["predictions", "results"])
 def test_no_space_left_while_running(project, capsys, monkeypatch, target):
   """ENOSPC simulated on the writes of the predictions or of the results (any platform)."""
-  from nevis import results, runner
+  from nevis import evaluation, results
 
   def full(*args, **kwargs):
     if target == "results":
       raise sqlite3.OperationalError("database or disk is full")
     raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
 
-  monkeypatch.setattr(runner, "atomic_write_bytes", full) if target == "predictions" else monkeypatch.setattr(
+  monkeypatch.setattr(evaluation, "atomic_write_bytes", full) if target == "predictions" else monkeypatch.setattr(
       results.ResultsStore, "record_task", full)
   before = snapshot(project)
   code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--workdir", "w")

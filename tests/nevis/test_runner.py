@@ -6,7 +6,8 @@ import pytest
 
 import nevis
 from nevis import config as config_lib
-from nevis.runner import Runner, cap_per_class
+from nevis.runner import Runner
+from nevis.sampling import cap_per_class
 
 from . import linear_learner  # registers test_linear and test_colours
 
