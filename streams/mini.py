@@ -53,7 +53,8 @@ from typing import Callable
 
 import numpy as np
 
-from nevis.errors import ConfigError, DataError, closest
+from nevis.errors import DataError
+from nevis.options import Options, option
 from nevis.registry import register_stream
 from nevis.streams.store import PREPARATION_VERSION, Store, resize_images
 from nevis.stream import Stream
@@ -355,21 +356,18 @@ class MiniDataSource:
 
 # -- the stream ------------------------------------------------------------------------------------
 
-_OPTIONS = ("data_dir", "image_size")
+
+@dataclasses.dataclass(frozen=True)
+class MiniOptions(Options):
+  data_dir: str | None = option(None, "the store's folder; null: $NEVIS_DATA_DIR, else the user's cache")
+  image_size: int = option(MINI_IMAGE_SIZE, "side of the stored square images, in pixels", minimum=8, maximum=512)
 
 
-@register_stream("mini")
-def mini_stream(
-    *, data_dir: str | Path | None = None, image_size: int = MINI_IMAGE_SIZE, **unknown
-) -> Stream:
+@register_stream("mini", options=MiniOptions)
+def mini_stream(options: MiniOptions) -> Stream:
   """The default offline stream of six small real-image tasks (see the module docstring)."""
-  for key in unknown:
-    raise ConfigError(
-        f"stream 'mini' has no option {key!r}{closest(key, _OPTIONS)}; its options are {', '.join(_OPTIONS)}"
-    )
-  if isinstance(image_size, bool) or not isinstance(image_size, int) or not 8 <= image_size <= 512:
-    raise ConfigError(f"stream 'mini': image_size must be an int in [8, 512], got {image_size!r}")
-  store = Store(data_dir, image_size=image_size)
+  image_size = options.image_size
+  store = Store(options.data_dir, image_size=image_size)
   tasks = []
   for task in MINI_TASKS:
     info = TaskInfo(

@@ -11,6 +11,7 @@ import pytest
 from nevis.stream import stream_table
 
 from nevis import registry
+from nevis.errors import ConfigError
 from nevis.streams import nevis22
 from nevis.streams.nevis22_catalogue import CATALOGUE, KEY_BY_DISPLAY_NAME
 from nevis.task import SplitData, TaskKind
@@ -158,7 +159,7 @@ def test_building_is_lazy_and_loading_reads_the_store(monkeypatch, tmp_path):
 
 
 def test_bad_options_are_rejected():
-  with pytest.raises(ValueError, match="image_size"):
+  with pytest.raises(ConfigError, match="stream 'nevis22_tiny': stream_options.image_size must be >= 1, got 0"):
     nevis22.nevis22_tiny(image_size=0)
   with pytest.raises(ValueError, match="variant"):
     nevis22.variant_tasks("HUGE")
