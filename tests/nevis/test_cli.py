@@ -46,6 +46,9 @@ def test_listings(run_cli):
   assert code == 0
   names = [line.split()[0] for line in out.strip().splitlines()]
   assert names == sorted(names) and "test_linear" in names
+  code, out, _ = run_cli("learners", "test_linear")
+  assert code == 0 and out.startswith("test_linear: Softmax regression")
+  assert {line.split()[0] for line in out.splitlines()[2:]} >= {"num_steps", "batch_size", "learning_rate"}
   code, out, _ = run_cli("streams")
   assert code == 0 and "test_colours" in out
   code, out, _ = run_cli("streams", "test_colours", "--json")
