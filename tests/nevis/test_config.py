@@ -24,8 +24,8 @@ def test_every_key_has_a_type_a_default_and_a_doc():
 
 
 def test_defaults_yaml_flags_and_overrides_in_that_order():
-  config = config_lib.resolve({"seed": 3, "learner_options": {"a": 1, "b": {"c": 2}}}, ["learner_options.b.c=5", "seed=4"],
-                              learner="independent", stream=None)
+  config = config_lib.resolve({"seed": 3, "learner_options": {"a": 1, "b": {"c": 2}}},
+                              ["learner_options.b.c=5", "seed=4"], learner="independent", stream=None)
   assert (config.seed, config.learner, config.stream) == (4, "independent", "mini")
   assert config.learner_options == {"a": 1, "b": {"c": 5}}
   assert config.as_dict()["imports"] == [] and RunConfig.parse(config.as_dict()) == config

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot
+from .hostile_env import LINEAR, RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot
 
 
 def write(name: str, data: bytes | str):
@@ -22,10 +22,10 @@ def write(name: str, data: bytes | str):
 S = ["--set"]
 CASES = [
     # -- names -----------------------------------------------------------------------------------------
-    ("unknown stream", ["--import", "tests.nevis.linear_learner", "run", "--stream", "test_colour", "--learner", "test_linear"],
+    ("unknown stream", [*LINEAR, "run", "--stream", "test_colour", "--learner", "test_linear"],
      ["unknown stream 'test_colour'", "did you mean 'test_colours'"], None),
     ("unknown learner in the project folder",
-     ["--import", "tests.nevis.linear_learner", "run", "--stream", "test_colours", "--learner", "prevous", "--workdir", "."],
+     [*LINEAR, "run", "--stream", "test_colours", "--learner", "prevous", "--workdir", "."],
      ["unknown learner 'prevous'", "did you mean 'previous'"], None),
     ("unknown learner, new workdir", RUN + ["--learner", "test_linaer", "--workdir", "w"], ["unknown learner"], None),
     ("missing import", ["--import", "no_such_module_xyz", "run"], ["cannot import 'no_such_module_xyz'"], None),
@@ -149,7 +149,7 @@ def test_writing_into_a_read_only_folder(project, capsys, argv, fragments):
 
 
 @pytest.mark.parametrize("argv, where", [
-    (["--import", "tests.nevis.linear_learner", "run", "--stream", "mini", "--learner", "test_linear", "--workdir", "w"], "file"),
+    ([*LINEAR, "run", "--stream", "mini", "--learner", "test_linear", "--workdir", "w"], "file"),
     (["data", "status", "mini"], "file"),
     (["data", "status", "mini"], "inside a file"),
 ], ids=["run with NEVIS_DATA_DIR a file", "data status with NEVIS_DATA_DIR a file",
@@ -164,15 +164,13 @@ def test_a_data_store_that_is_a_file(project, capsys, monkeypatch, argv, where):
 
 def test_allow_missing_with_no_data_at_all_is_an_error(project, capsys):
   before = snapshot(project)
-  code, _, err = run_cli(capsys, "--import", "tests.nevis.linear_learner", "run", "--stream", "nevis22_tiny", "--learner",
-                         "test_linear", "--set", "allow_missing=true", "--workdir", "w")
+  code, _, err = run_cli(capsys, *LINEAR, "run", "--stream", "nevis22_tiny", "--learner", "test_linear", "--set", "allow_missing=true", "--workdir", "w")
   assert_one_line(code, err, ["allow_missing is set but none of the", "nevis data prepare nevis22_tiny"])
   assert_kept(before, project, nothing_new=True)
 
 
 def test_missing_data_without_allow_missing(project, capsys):
   before = snapshot(project)
-  code, _, err = run_cli(capsys, "--import", "tests.nevis.linear_learner", "run", "--stream", "nevis22_tiny", "--learner",
-                         "test_linear", "--workdir", "w")
+  code, _, err = run_cli(capsys, *LINEAR, "run", "--stream", "nevis22_tiny", "--learner", "test_linear", "--workdir", "w")
   assert_one_line(code, err, ["needs data that is not prepared", "allow_missing=true"])
   assert_kept(before, project, nothing_new=True)

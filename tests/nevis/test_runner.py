@@ -13,7 +13,8 @@ from . import linear_learner  # registers test_linear and test_colours
 
 
 def run(tmp_path, **overrides):
-  cfg = config_lib.resolve({"stream": "test_colours", "learner": "test_linear", "imports": ["tests.nevis.linear_learner"], **overrides})
+  cfg = config_lib.resolve({"stream": "test_colours", "learner": "test_linear", "imports": ["tests.nevis.linear_learner"],
+                            **overrides})
   workdir = tmp_path / "w"
   Runner(cfg, workdir, progress=False).run()
   return nevis.load_results(workdir)

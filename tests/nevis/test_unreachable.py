@@ -89,9 +89,9 @@ def reachable(roots) -> list:
 
 def test_nothing_the_learner_is_handed_leads_to_the_meter_the_runner_or_held_out_data(tmp_path):
   HANDED.clear()
-  config = config_lib.resolve({"stream": "test_colours", "learner": "test_spy_everything", "imports": ["tests.nevis.linear_learner"],
-                               "stream_options": {"num_tasks": 2}, "prequential": "online",
-                               "learner_options": {"num_steps": 20, "learning_rate": 5.0}})
+  config = config_lib.resolve({"stream": "test_colours", "learner": "test_spy_everything",
+                               "imports": ["tests.nevis.linear_learner"], "stream_options": {"num_tasks": 2},
+                               "prequential": "online", "learner_options": {"num_steps": 20, "learning_rate": 5.0}})
   runner = Runner(config, tmp_path / "w", progress=False)
   runner.run()
   stream = linear_learner.colours_stream(num_tasks=2)

@@ -121,7 +121,8 @@ def test_classes_differ_more_than_examples_of_a_class():
     ({"seed": -1}, "seed must be >= 0, got -1"),
     ({"examples_per_class": 0}, "examples_per_class must be >= 1, got 0"),
     ({"examples_per_class": {"train": 3}}, "examples_per_class needs a count for each of"),
-    ({"examples_per_class": {"train": 3, "dev": 1, "dev_test": 0, "test": 1}}, "examples_per_class must have an integer count >= 1 for dev_test"),
+    ({"examples_per_class": {"train": 3, "dev": 1, "dev_test": 0, "test": 1}},
+     "examples_per_class must have an integer count >= 1 for dev_test"),
 ])
 def test_options_are_checked_with_one_line_errors(options, message):
   with pytest.raises(ConfigError) as error:

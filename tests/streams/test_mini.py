@@ -9,7 +9,8 @@ import pytest
 from nevis.streams import store as store_module
 from nevis.errors import ConfigError
 from nevis.registry import STREAMS
-from nevis.streams.store import Store, resize_images
+from nevis.streams.images import resize_images
+from nevis.streams.store import Store
 from nevis.streams import mini
 from nevis.task import SPLITS, TaskKind
 
