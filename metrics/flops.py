@@ -39,8 +39,8 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import jax
 import jax.extend.core as jex
-from jax.core import ShapedArray
 import numpy as np
+from jax.core import ShapedArray
 
 from nevis.metrics.loop_counts import while_trip_count
 

@@ -285,9 +285,8 @@ def _data(args) -> int:
 def _report(args) -> int:
   import pandas as pd
 
-  from nevis.report import format_report, load_results
-
   from nevis.outputs import CSV_FORMATS, checked_output, write_text
+  from nevis.report import format_report, load_results
 
   csv = checked_output(args.csv, CSV_FORMATS, "--csv") if args.csv else None
   all_results = [load_results(w) for w in args.workdirs]

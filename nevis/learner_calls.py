@@ -23,6 +23,7 @@ from nevis.protocol import DataView, Learner, PredictionTask, TrainingTask, padd
 from nevis.resources import ResourceMeter, TaskResources
 from nevis.task import TaskInfo
 
+
 @dataclasses.dataclass
 class RunTimings:
   wall_s: float = 0.0

@@ -56,9 +56,9 @@ import numpy as np
 from nevis.errors import DataError
 from nevis.options import Options, option
 from nevis.registry import register_stream
+from nevis.stream import Stream
 from nevis.streams.images import resize_images
 from nevis.streams.store import PREPARATION_VERSION, Store
-from nevis.stream import Stream
 from nevis.task import SPLITS, SplitData, Task, TaskInfo, TaskKind
 
 MINI_IMAGE_SIZE = 32

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import nevis
+
 from .linear_learner import HEAD, LinearLearner, _train_step
 
 EAGER_SIDE = 32  # the eager learner's matmul: 2 * 32**3 FLOPs per task

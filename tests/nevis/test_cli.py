@@ -5,7 +5,6 @@ import textwrap
 
 import pytest
 
-
 RUN = ["run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress"]
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import pytest
 
 import nevis
+
 from .hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
 
 HOSTILE = ["--import", "tests.nevis.hostile_learners"]

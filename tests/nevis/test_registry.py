@@ -11,6 +11,7 @@ import nevis
 from nevis import registry
 from nevis.errors import ConfigError
 from nevis.options import Options, option
+
 from .subprocess_env import ROOT, subprocess_env
 
 HERE = Path(__file__).parent

@@ -12,6 +12,7 @@ import time
 import pytest
 
 import nevis
+
 from .hostile_env import FOREIGN, RUN, assert_kept, assert_one_line, run_cli, snapshot
 from .subprocess_env import subprocess_env
 from .test_resume import table

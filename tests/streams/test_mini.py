@@ -6,12 +6,11 @@ import itertools
 import numpy as np
 import pytest
 
-from nevis.streams import store as store_module
 from nevis.errors import ConfigError
 from nevis.registry import STREAMS
+from nevis.streams import mini, store as store_module
 from nevis.streams.images import resize_images
 from nevis.streams.store import Store
-from nevis.streams import mini
 from nevis.task import SPLITS, TaskKind
 
 EXPECTED = [  # name, year, NEVIS counterpart, classes, (train, dev, dev_test, test)

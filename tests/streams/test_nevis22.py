@@ -8,10 +8,9 @@ import types
 import numpy as np
 import pytest
 
-from nevis.stream import stream_table
-
 from nevis import registry
 from nevis.errors import ConfigError
+from nevis.stream import stream_table
 from nevis.streams import nevis22
 from nevis.streams.nevis22_catalogue import CATALOGUE, KEY_BY_DISPLAY_NAME
 from nevis.task import SplitData, TaskKind

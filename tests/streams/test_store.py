@@ -12,8 +12,8 @@ import sys
 import numpy as np
 import pytest
 
-from nevis.streams import store as store_module
 from nevis.errors import DataError
+from nevis.streams import store as store_module
 from nevis.streams.store import PREPARATION_VERSION, Store, default_root
 from nevis.task import SPLITS, SplitData, TaskKind
 
