@@ -20,7 +20,7 @@ import numpy as np
 
 from nevis.learners import augment, finetuning
 from nevis.protocol import DataView
-from nevis.store import Store
+from nevis.streams.store import Store
 from nevis.task import SplitData, TaskKind
 
 

@@ -3,7 +3,7 @@
   nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--resume]
   nevis report WORKDIR... [--csv FILE]
   nevis plot WORKDIR... -o FILE
-  nevis learners | nevis streams [NAME] [--json]
+  nevis learners [NAME] | nevis streams [NAME] [--json]
   nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
 Bad input prints one line naming the problem and the fix, and exits with code 2; a run that fails is
@@ -21,9 +21,6 @@ from nevis.errors import UserError
 
 EXIT_USAGE = 2
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
-# Frames of the harness above the learner's code, left out of a learner's traceback.
-_HARNESS_FRAMES = tuple(f"{os.sep}nevis{os.sep}{name}" for name in ("runner.py", "guard.py", "resources.py")) + (
-    f"{os.sep}contextlib.py",)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -69,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
   prepare.add_argument("--manual-dir", help="folder holding files you downloaded by hand")
   prepare.add_argument("--force", action="store_true", help="prepare again even if prepared")
 
-  sub.add_parser("learners", help="list registered learners")
+  learners = sub.add_parser("learners", help="list registered learners, or the options of one")
+  learners.add_argument("name", nargs="?")
   streams = sub.add_parser("streams", help="list registered streams, or the tasks of one")
   streams.add_argument("name", nargs="?")
   streams.add_argument("--json", action="store_true", help="print the tasks as a JSON list")
@@ -83,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     return _main(argv)
   except UserError as e:
     if isinstance(e, failures.LearnerCrashed):
-      learner_part = failures.learner_traceback(e, _HARNESS_FRAMES)
+      learner_part = failures.learner_traceback(e)
       if learner_part:
         print(learner_part, file=sys.stderr)
     print(f"nevis: error: {' '.join(str(e).split())}", file=sys.stderr)
@@ -109,10 +107,7 @@ def _main(argv) -> int:
     return _run(args, imports)
   registry.import_modules(imports)
   if args.command == "learners":
-    for name, cls in registry.LEARNERS.items():
-      doc = (cls.__doc__ or "").strip().splitlines()
-      print(f"{name:24s} {doc[0] if doc else ''}")
-    return 0
+    return _learners(args)
   if args.command == "streams":
     return _streams(args)
   if args.command == "report":
@@ -174,13 +169,41 @@ def _run(args, imports) -> int:
   return 0
 
 
+def _learners(args) -> int:
+  from nevis import registry
+
+  if not args.name:
+    for name, cls in registry.LEARNERS.items():
+      print(f"{name:24s} {_first_line(cls.__doc__)}")
+    return 0
+  cls = registry.LEARNERS.get(args.name)
+  print(f"{args.name}: {_first_line(cls.__doc__)}\noptions (learner_options):")
+  for row in _option_rows(cls):
+    print(f"  {row.name:28s} {row.type:16s} {json.dumps(row.default, default=str):12s} {row.doc}".rstrip())
+  return 0
+
+
+def _option_rows(learner_cls) -> list:
+  """Name, type, default and doc of each of a learner's options: its typed `Config`, else its `defaults`."""
+  from nevis.options import OptionDoc, Options
+
+  config = getattr(learner_cls, "Config", None)
+  if isinstance(config, type) and issubclass(config, Options):
+    return config.describe()
+  return [OptionDoc(k, type(v).__name__, v, "") for k, v in getattr(learner_cls, "defaults", {}).items()]
+
+
+def _first_line(doc: str | None) -> str:
+  lines = (doc or "").strip().splitlines()
+  return lines[0] if lines else ""
+
+
 def _streams(args) -> int:
   from nevis import registry
 
   if not args.name:
     for name, factory in registry.STREAMS.items():
-      doc = (factory.__doc__ or "").strip().splitlines()
-      print(f"{name:28s} {doc[0] if doc else ''}")
+      print(f"{name:28s} {_first_line(factory.__doc__)}")
     return 0
   stream = registry.STREAMS.get(args.name)()
   from nevis.stream import stream_table
@@ -262,9 +285,8 @@ def _data(args) -> int:
 def _report(args) -> int:
   import pandas as pd
 
-  from nevis.report import format_report, load_results
-
   from nevis.outputs import CSV_FORMATS, checked_output, write_text
+  from nevis.report import format_report, load_results
 
   csv = checked_output(args.csv, CSV_FORMATS, "--csv") if args.csv else None
   all_results = [load_results(w) for w in args.workdirs]

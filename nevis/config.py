@@ -1,51 +1,109 @@
-"""Run configuration: YAML files, `--set key=value` overrides, validation.
+"""Run configuration: `RunConfig`, YAML files that may extend others (`base:`), and `--set` overrides.
 
-A config names its command, big_vision style: `nevis run experiments/previous_mini.yaml`. Every key has
-a default below; unknown keys and values of the wrong type are errors that name the fix.
+A config names its command, big_vision style: `nevis run experiments/previous_mini.yaml`. Defaults <- the
+YAML file (after its bases) <- command-line flags <- `--set key=value`, then validated as a `RunConfig`:
+unknown keys, wrong types and values out of range are one-line errors that name the fix, found before
+anything is built.
+
+`base: other.yaml` (a path relative to the file, or a list of them) makes a file extend others: mappings
+are merged key by key, all the way down, and the extending file wins (later bases win over earlier ones);
+lists and values are replaced whole. A chain of bases that comes back to a file is an error.
 """
 from __future__ import annotations
 
 import copy
-import json
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from nevis.errors import ConfigError, closest
+from nevis.options import Options, option
 
-DEFAULTS: dict[str, Any] = {
-    "stream": "mini",
-    "stream_options": {},  # passed to the stream's factory
-    "learner": "previous",
-    "learner_options": {},  # passed to the learner's constructor
-    "imports": [],  # modules to import before looking names up (user learners and streams)
-    "seed": 0,
-    "evaluate_on": "dev_test",  # or "test", for final numbers
-    "evaluate_past": False,  # re-evaluate every seen task after each task (accuracy matrix, forgetting)
-    "prequential": "off",  # "blockwise" | "online" | "off"
-    "prequential_first_chunk": 10,  # t1 of the geometric chunk boundaries
-    "max_train_per_class": None,  # cap each task's training data (low-data regime); None keeps all
-    "max_dev_per_class": None,  # cap each task's dev data the same way (dev selection sees no more labels)
-    "max_tasks": None,  # stop after this many tasks (smoke runs)
-    "allow_missing": False,  # skip tasks whose data is not prepared (recorded as skipped) instead of stopping
-    "eval_batch_size": 128,
-    "checkpoint_every_steps": 500,  # within-task checkpoints (the learner asks `due(step)`)
-}
+BASE_KEY = "base"
 
-CHOICES = {
-    "evaluate_on": ("dev_test", "test"),
-    "prequential": ("off", "blockwise", "online"),
-}
 
-NULLABLE_INT = ("max_train_per_class", "max_dev_per_class", "max_tasks")
-# Smallest value of each integer key (a bad value would otherwise fail only after a task has trained).
-MINIMUM = {"seed": 0, "prequential_first_chunk": 1, "eval_batch_size": 1, "checkpoint_every_steps": 0}
-MAXIMUM = {"seed": 2**32 - 1}  # numpy's seed sequences and jax's PRNGKey take 32-bit seeds
+def _mapping(doc: str) -> Any:
+  return dataclasses.field(default_factory=dict, metadata={"doc": doc})
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig(Options):
+  """What one run does: its stream, its learner, and how the harness scores and records it."""
+
+  stream: str = option("mini", "the stream to run (`nevis streams` lists them)")
+  stream_options: dict = _mapping("the stream's options (its factory's typed options)")
+  learner: str = option("previous", "the learner to run (`nevis learners` lists them)")
+  learner_options: dict = _mapping("the learner's config, checked by the learner's own config class")
+  imports: tuple[str, ...] = option((), "modules to import before names are looked up (your learners and streams)")
+  seed: int = option(0, "seed of the run (numpy's and JAX's take 32 bits)", minimum=0, maximum=2**32 - 1)
+  evaluate_on: str = option("dev_test", "the split each task is scored on: dev_test as NEVIS, test for final numbers",
+                            choices=("dev_test", "test"))
+  evaluate_past: bool = option(False, "after each task, score every task seen so far (error matrix, forgetting)")
+  prequential: str = option("off", "prequential code length of each task's training labels",
+                            choices=("off", "blockwise", "online"))
+  prequential_first_chunk: int = option(10, "examples in the first chunk of the blockwise code", minimum=1)
+  max_train_per_class: int | None = option(None, "cap on each task's training examples per class (low-data "
+                                                 "regime); null keeps all", minimum=1)
+  max_dev_per_class: int | None = option(None, "the same cap on dev, so selection sees no more labels; null keeps "
+                                               "all", minimum=1)
+  max_tasks: int | None = option(None, "stop after this many tasks (smoke runs); null runs them all", minimum=1)
+  allow_missing: bool = option(False, "skip tasks whose data is not prepared (recorded as skipped) instead of "
+                                      "stopping")
+  eval_batch_size: int = option(128, "images per predict call when the harness scores the learner", minimum=1)
+  checkpoint_every_steps: int = option(500, "steps between within-task checkpoints (the learner asks `due(step)`); "
+                                            "0: none", minimum=0)
+
+  def check(self) -> None:
+    for key in ("stream_options", "learner_options"):
+      if not all(isinstance(k, str) for k in getattr(self, key)):
+        self.fail(key, "must be a mapping with text keys")
+
+
+KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
 
 
 def load_yaml(path: str | Path) -> dict:
-  path = Path(path)
+  """The mapping of a YAML config file, its bases merged in (see the module's docstring)."""
+  return _load(Path(path), ())
+
+
+def _load(path: Path, extending: tuple[Path, ...]) -> dict:
+  data = _read_mapping(path)
+  bases = data.pop(BASE_KEY, None)
+  if bases is None:
+    return data
+  if isinstance(bases, str):
+    bases = [bases]
+  if not isinstance(bases, list) or not bases or not all(isinstance(b, str) for b in bases):
+    raise ConfigError(f"{BASE_KEY}: in {str(path)!r} must be a file name or a list of them, got {bases!r}")
+  chain = extending + (path.resolve(),)
+  merged: dict = {}
+  for name in bases:
+    base = path.parent / name
+    if base.resolve() in chain:
+      cycle = " -> ".join(repr(p.name) for p in chain[chain.index(base.resolve()):] + (base.resolve(),))
+      raise ConfigError(f"config files extend each other in a cycle ({cycle}); remove one of these `{BASE_KEY}:`")
+    if not base.is_file():
+      raise ConfigError(f"{BASE_KEY}: {name!r} of {str(path)!r} does not exist ({str(base)!r}); give its path "
+                        "relative to that file")
+    merged = merge(merged, _load(base, chain))
+  return merge(merged, data)
+
+
+def merge(base: dict, extension: dict) -> dict:
+  """`base` extended by `extension`: mappings merged key by key, everything else replaced by the extension's."""
+  out = copy.deepcopy(base)
+  for key, value in extension.items():
+    if isinstance(value, dict) and isinstance(out.get(key), dict):
+      out[key] = merge(out[key], value)
+    else:
+      out[key] = copy.deepcopy(value)
+  return out
+
+
+def _read_mapping(path: Path) -> dict:
   if path.is_dir():
     raise ConfigError(f"config file {str(path)!r} is a folder; name a YAML file")
   if not path.is_file():
@@ -85,9 +143,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
   return key.strip().split("."), value
 
 
-def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -> dict:
+def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -> RunConfig:
   """Defaults <- YAML <- CLI flags (stream=..., learner=...) <- --set overrides, validated."""
-  config = copy.deepcopy(DEFAULTS)
+  config = RunConfig().as_dict()
   for source in (file_config or {}), {k: v for k, v in cli.items() if v is not None}:
     for key, value in source.items():
       _check_key(key)
@@ -104,55 +162,28 @@ def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -
           raise ConfigError(f"--set {text!r}: {part!r} is not a mapping; set it whole instead")
       target = target[part]
     if len(path) == 1:
-      if path[0] == "prequential" and value is False:
-        value = "off"
-      _check_type(path[0], value, f"--set {text}")
+      value = _yaml_off(path[0], value)
+      try:  # checked here, so that the error names the --set that set it
+        RunConfig.parse({path[0]: value}, owner="config")
+      except ConfigError as e:
+        raise ConfigError(f"--set {text}: {e}") from None
     target[path[-1]] = value
-  if config["prequential"] is False:  # YAML 1.1 reads a bare `off` as false
-    config["prequential"] = "off"
-  for key, value in config.items():
-    _check_type(key, value, f"config key {key!r}")
-  return config
+  config["prequential"] = _yaml_off("prequential", config["prequential"])
+  return RunConfig.parse(config, owner="config")
+
+
+def _yaml_off(key: str, value: Any) -> Any:
+  """YAML 1.1 reads a bare `off` as false: `prequential: off` means "off"."""
+  return "off" if key == "prequential" and value is False else value
 
 
 def _check_key(key: str) -> None:
-  if key not in DEFAULTS:
-    raise ConfigError(f"unknown config key {key!r}{closest(key, DEFAULTS)}; valid keys: {', '.join(DEFAULTS)}")
-
-
-def _check_type(key: str, value: Any, where: str) -> None:
-  default = DEFAULTS[key]
-  if key in NULLABLE_INT:
-    ok = value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0)
-    expected = "a positive integer or null"
-  elif isinstance(default, bool):
-    ok, expected = isinstance(value, bool), "true or false"
-  elif isinstance(default, int):
-    ok, expected = isinstance(value, int) and not isinstance(value, bool), "an integer"
-    low, high = MINIMUM.get(key), MAXIMUM.get(key)
-    if ok and ((low is not None and value < low) or (high is not None and value > high)):
-      ok = False
-      expected = f"an integer >= {low}" + (f" and <= {high}" if high is not None else "")
-  elif isinstance(default, str):
-    ok, expected = isinstance(value, str), "a string"
-  elif isinstance(default, dict):
-    ok, expected = isinstance(value, dict) and all(isinstance(k, str) for k in value), "a mapping with text keys"
-  elif isinstance(default, list):
-    ok, expected = isinstance(value, list) and all(isinstance(v, str) for v in value), "a list of strings"
-  else:
-    ok, expected = True, ""
-  if not ok:
-    raise ConfigError(f"{where}: {key} must be {expected}, got {value!r}")
-  if key in CHOICES and value not in CHOICES[key]:
-    raise ConfigError(f"{where}: {key} must be one of {', '.join(CHOICES[key])}, got {value!r}")
-
-
-def canonical(config: dict) -> str:
-  """A stable text form, to compare the config of a run being resumed with the stored one."""
-  return json.dumps(config, sort_keys=True, default=str)
+  if key not in KEYS:
+    raise ConfigError(f"unknown config key {key!r}{closest(key, KEYS)}; valid keys: {', '.join(KEYS)}")
 
 
 def differences(a: dict, b: dict, prefix: str = "") -> list[str]:
+  """'key: old -> new' for every value that differs between two configs, nested keys dotted."""
   keys = sorted(set(a) | set(b))
   out = []
   for k in keys:

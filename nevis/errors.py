@@ -1,8 +1,11 @@
-"""Errors a user can fix. The CLI prints them as one line and exits with code 2."""
+"""Errors a user can fix. The CLI prints them as one line and exits with code 2.
 
+`UserError`, their base, is defined in `nevis.metrics.errors` (the lowest layer, which imports nothing
+of the rest of nevis) so that the metrics' own errors are user errors too; it is the same class here.
+"""
+from nevis.metrics.errors import UserError
 
-class UserError(Exception):
-  """Bad input: the message names the problem and the fix."""
+__all__ = ["UserError", "ConfigError", "RegistryError", "DataError", "LearnerError", "WorkdirLockedError", "closest"]
 
 
 class ConfigError(UserError):
@@ -23,10 +26,6 @@ class LearnerError(UserError):
 
 class WorkdirLockedError(UserError):
   pass
-
-
-class UncountedLoopError(UserError):
-  """A metered function contains a loop whose trip count cannot be known at compile time."""
 
 
 def closest(name: str, options) -> str:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import datetime
 import errno
+import os
 import signal
-import sqlite3
 import traceback
 from pathlib import Path
 from types import TracebackType
 
 from nevis.errors import UserError
+from nevis.results import StoreError
 
+# The harness's files between the command line and the learner's code, which a learner's traceback leaves out.
+HARNESS_FILES = tuple(f"{os.sep}nevis{os.sep}{name}.py" for name in (
+    "runner", "learner_calls", "evaluation", "prequential", "guard", "resources")) + (f"{os.sep}contextlib.py",)
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -55,7 +59,7 @@ def record(store, position: int | None, task: str | None, error: BaseException) 
   try:
     store.set_meta({"status": status, "failure": failure})
     return True
-  except (sqlite3.Error, OSError):
+  except (StoreError, OSError):
     return False
 
 
@@ -84,11 +88,11 @@ def learner_crashed(error: Exception, learner: str, doing: str, task: str | None
   return crashed
 
 
-def learner_traceback(error: LearnerCrashed, skip_files: tuple[str, ...]) -> str:
+def learner_traceback(error: LearnerCrashed) -> str:
   """The learner's part of the traceback: the frames below the harness's call into it."""
   cause = error.__cause__
   tb: TracebackType | None = cause.__traceback__ if cause is not None else None
-  while tb is not None and tb.tb_frame.f_code.co_filename.endswith(skip_files):
+  while tb is not None and tb.tb_frame.f_code.co_filename.endswith(HARNESS_FILES):
     tb = tb.tb_next
   if cause is None or tb is None:
     return ""

@@ -12,7 +12,7 @@ predict) in `learner_code`. Inside, an XLA computation is one of:
 - anything else — a function compiled with plain `jax.jit`, ahead-of-time compiled (`.lower().compile()`),
   or any other XLA compilation — is refused with one line naming the function.
 
-How it is detected (JAX's own dispatch, which `tests/harness/test_guard.py` pins for the installed jax):
+How it is detected (JAX's own dispatch, which `tests/nevis/test_guard.py` pins for the installed jax):
 - JAX runs a cached jit call in C++ without returning to Python. While a session is open, only metered
   calls may enter that fast path (`pjit._get_fastpath_data` answers None for the rest), and the session
   starts by emptying JAX's global C++ jit caches, so that functions compiled earlier in the process

@@ -16,7 +16,8 @@ A config is a frozen dataclass whose fields are declared with `option` (or plain
 `LinearConfig.parse(mapping, owner="linear")` validates a mapping read from YAML (unknown keys name the
 closest one; wrong types and values out of range name the key, the rule and the value) and
 `LinearConfig.describe()` lists each field's name, type, default and doc: the one source for validation,
-error messages and `nevis learners NAME`. Lists from YAML become tuples (configs are immutable);
+error messages and `nevis learners NAME`. Lists from YAML become tuples (configs are immutable), paths
+given in Python become text;
 `as_dict()` gives JSON values back. A field may itself be a dataclass (parsed from a nested mapping) or a
 free-form `dict`.
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import types
 import typing
 from typing import Any, Mapping
@@ -173,6 +175,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
       raise ConfigError(f"{where} must be a number, got {value!r}; fix the value")
     return float(value)
   if hint is str:
+    if isinstance(value, os.PathLike):  # a path given in Python is text in a config
+      value = os.fspath(value)
     if not isinstance(value, str):
       raise ConfigError(f"{where} must be a string, got {value!r}; fix the value")
     return value

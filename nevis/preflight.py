@@ -30,13 +30,13 @@ def check_data(stream: Stream, tasks: list[Task], config: dict) -> set[int]:
     if verified[dataset] != "prepared":
       unavailable[position] = (task, verified[dataset])
   corrupt = sorted({t.info.dataset for t, s in unavailable.values() if s == "corrupt"})
-  name = config["stream"]
+  name = config.stream
   if corrupt:
     raise DataError(
         f"stored data failed its checksums: {', '.join(corrupt)}; "
         f"run `nevis data prepare {' '.join(corrupt)} --force` to prepare it again"
     )
-  if unavailable and not config["allow_missing"]:
+  if unavailable and not config.allow_missing:
     datasets = sorted({f"{t.info.dataset} ({status})" for t, status in unavailable.values()})
     raise DataError(
         f"stream {stream.name!r} needs data that is not prepared: {', '.join(datasets)}; "

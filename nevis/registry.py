@@ -6,11 +6,13 @@ with `--import module`. The core never imports a plugin by name.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 from typing import Callable, Iterable
 
-from nevis.errors import RegistryError, UserError, closest
+from nevis.errors import ConfigError, RegistryError, UserError, closest
+from nevis.options import Options
 
 ENTRY_POINT_GROUPS = {"learner": "nevis.learners", "stream": "nevis.streams"}
 
@@ -75,9 +77,31 @@ def register_learner(name: str):
   return LEARNERS.register(name)
 
 
-def register_stream(name: str):
-  """Function decorator: `@nevis.register_stream("my_stream") def build(**options) -> nevis.Stream`."""
-  return STREAMS.register(name)
+def register_stream(name: str, options: type[Options] | None = None):
+  """Function decorator: `@nevis.register_stream("my_stream", options=MyOptions) def build(options) -> nevis.Stream`.
+
+  With `options`, a frozen dataclass subclassing `nevis.options.Options` (a type, a default, a range and a
+  line of doc per option), the name is bound to a function of keyword arguments (a run's
+  `stream_options`) that parses them into `MyOptions` — unknown keys, wrong types and values out of range
+  are one-line ConfigErrors naming the stream — and calls `build` with the result; its `options`
+  attribute is the class. Without, `build(**stream_options)` is called as it is.
+  """
+  def decorate(build: Callable) -> Callable:
+    if options is None:
+      return STREAMS.register(name)(build)
+
+    @functools.wraps(build)
+    def from_options(**mapping):
+      try:
+        parsed = options.parse(mapping, owner="stream_options")
+      except ConfigError as e:
+        raise ConfigError(f"stream {name!r}: {e}") from None
+      return build(parsed)
+
+    from_options.options = options
+    return STREAMS.register(name)(from_options)
+
+  return decorate
 
 
 def import_modules(modules: Iterable[str]) -> None:

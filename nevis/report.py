@@ -1,19 +1,16 @@
 """Reading results back: `nevis.load_results(workdir)` and the `nevis report` table."""
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import sqlite3
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nevis.errors import UserError
 from nevis.metrics import forgetting as forgetting_lib, summary as summary_lib
-from nevis.results import DB_NAME, CorruptResultsError, check_integrity, check_readable, schema_version
+from nevis.results import ResultsStore
 
 
 @dataclasses.dataclass
@@ -63,18 +60,8 @@ class Results:
 
 def load_results(workdir: str | Path) -> Results:
   workdir = Path(workdir)
-  db = workdir / DB_NAME
-  if not workdir.is_dir():
-    raise UserError(f"{str(workdir)!r} is not a folder; pass a run's workdir")
-  if not db.is_file():
-    raise UserError(f"{str(workdir)!r} holds no results ({DB_NAME} missing); pass a run's workdir")
-  check_readable(db)
-  try:
-    meta, events, task_table = _read(db)
-  except sqlite3.DatabaseError as e:
-    raise CorruptResultsError(f"{db} cannot be read ({e})") from None
-  except (KeyError, ValueError) as e:  # tables present but not what nevis writes
-    raise CorruptResultsError(f"{db} does not hold nevis results ({type(e).__name__}: {e})") from None
+  with ResultsStore(workdir, read_only=True) as store:
+    meta, events, task_table = store.tables()
   train = events[events.event == "train"].drop(columns=["split", "error", "log_loss", "num_examples"])
   evals = events[events.event == "eval"].reset_index(drop=True)
   own = evals[evals.position == evals.after_position][["position", "split", "error", "log_loss", "num_examples"]]
@@ -86,25 +73,6 @@ def load_results(workdir: str | Path) -> Results:
   tasks = tasks.sort_values("position").reset_index(drop=True)
   skipped = events[events.event == "skip"].reset_index(drop=True)
   return Results(workdir, meta, tasks, evals, skipped)
-
-
-def _read(db: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-  import json
-
-  try:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    conn.execute("SELECT 1 FROM sqlite_master").fetchall()
-  except sqlite3.OperationalError:
-    # Read-only media: a file written in WAL mode (schema v1) wants a shared-memory file beside it. A
-    # finished run's log is folded in already, so reading it as immutable is exact.
-    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)
-  with contextlib.closing(conn):
-    check_integrity(conn, db)
-    schema_version(conn, db)
-    meta = {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
-    events = pd.read_sql_query("SELECT * FROM events ORDER BY id", conn)
-    task_table = pd.read_sql_query("SELECT * FROM tasks ORDER BY position", conn)
-  return meta, events, task_table
 
 
 def task_table(results: Results) -> pd.DataFrame:

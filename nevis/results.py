@@ -14,6 +14,13 @@ The file is created whole (written aside, then renamed into place), so a results
 not a database was not left by a nevis run: it is reported as corrupt, never silently started afresh.
 Schema v1 files (before the learner's time and memory were recorded) are read as they are and upgraded
 in place when a run in them is resumed.
+
+This module holds every SQL statement of nevis. Two ways in:
+  ResultsStore(workdir)                  the runner's: creates the file if needed, writes in transactions
+  ResultsStore(workdir, read_only=True)  `nevis report`, plots, `nevis.load_results`: opens the file
+                                         read-only (read-only media included) and writes nothing
+Both check, before anything else, that the file is a whole nevis results database of a schema version
+this nevis reads (v1 or v2): a newer or unknown version is a one-line error.
 """
 from __future__ import annotations
 
@@ -25,9 +32,12 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from nevis.errors import UserError
+from nevis.task import TaskInfo
 
 SCHEMA_VERSION = 2
 DB_NAME = "results.sqlite"
+# What SQLite raises when it cannot read or write (a full disk, a read-only folder, a damaged file).
+StoreError = sqlite3.Error
 # Columns added in v2: (name, SQL type).
 _V2_COLUMNS = (
     ("learner_wall_s", "REAL"), ("learner_cpu_s", "REAL"), ("peak_host_bytes", "INTEGER"),
@@ -117,8 +127,12 @@ def check_readable(path: Path) -> None:
 
 
 class ResultsStore:
-  def __init__(self, workdir: str | Path):
+  def __init__(self, workdir: str | Path, *, read_only: bool = False):
     self.path = Path(workdir) / DB_NAME
+    self.read_only = read_only
+    if read_only:
+      self._conn = _open_read_only(Path(workdir), self.path)
+      return
     if not self.path.exists():
       create(workdir)
     check_readable(self.path)
@@ -135,23 +149,39 @@ class ResultsStore:
     except sqlite3.DatabaseError as e:
       raise CorruptResultsError(f"{self.path} cannot be read ({e})") from None
 
+  def __enter__(self) -> "ResultsStore":
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
   def _check_schema(self, c) -> None:
     if schema_version(c, self.path) == 1:  # v2 only added columns
       for name, kind in _V2_COLUMNS:
         c.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
       c.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
-  def close(self) -> None:
+  def close(self, *, quiet: bool = False) -> None:
+    """`quiet`: a failure to fold the log in (a full disk) is not raised, so that it cannot hide the error
+    that stopped the run; the file is whole either way."""
+    if self.read_only:
+      self._conn.close()
+      return
     # Fold the write-ahead log into the database file and leave it in rollback-journal mode, so the
     # workdir's results are one file at rest that opens read-only even on read-only media.
     try:
       self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
       self._conn.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error:
+      if not quiet:
+        raise
     finally:
       self._conn.close()
 
   @contextlib.contextmanager
   def transaction(self):
+    if self.read_only:
+      raise RuntimeError(f"{self.path} is open read-only")
     c = self._conn.cursor()
     c.execute("BEGIN IMMEDIATE")
     try:
@@ -166,6 +196,9 @@ class ResultsStore:
   def get_meta(self, key: str, default: Any = None) -> Any:
     row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
     return json.loads(row[0]) if row else default
+
+  def meta(self) -> dict[str, Any]:
+    return _meta(self._conn)
 
   def set_meta(self, items: dict[str, Any], cursor=None) -> None:
     def write(c):
@@ -229,6 +262,61 @@ class ResultsStore:
     rows = self._conn.execute("SELECT predictions_path FROM events WHERE predictions_path IS NOT NULL").fetchall()
     return [r[0] for r in rows]
 
+  # whole tables, for reports ---------------------------------------------------
+  def tables(self):
+    """(meta, events, tasks): the meta mapping and pandas DataFrames of the events (in the order they were
+    recorded) and of the stream's tasks; CorruptResultsError when the tables are not what nevis writes."""
+    import pandas as pd  # slow to import; only reports need it
+
+    try:
+      events = pd.read_sql_query("SELECT * FROM events ORDER BY id", self._conn)
+      tasks = pd.read_sql_query("SELECT * FROM tasks ORDER BY position", self._conn)
+      return self.meta(), events, tasks
+    except sqlite3.DatabaseError as e:
+      raise CorruptResultsError(f"{self.path} cannot be read ({e})") from None
+    except (KeyError, ValueError) as e:  # tables present but not what nevis writes
+      raise CorruptResultsError(f"{self.path} does not hold nevis results ({type(e).__name__}: {e})") from None
+
+
+def task_row(position: int, info: TaskInfo) -> dict:
+  """A row of the tasks table."""
+  return dict(position=position, name=info.name, dataset=info.dataset, display_name=info.display_name,
+              year=info.year, kind=info.kind.value, num_classes=info.num_classes, held_out=int(info.held_out),
+              source=info.source)
+
+
+def _open_read_only(workdir: Path, path: Path) -> sqlite3.Connection:
+  """A read-only connection to a checked results file; one-line errors for a missing, damaged or newer one."""
+  if not workdir.is_dir():
+    raise UserError(f"{str(workdir)!r} is not a folder; pass a run's workdir")
+  if not path.is_file():
+    raise UserError(f"{str(workdir)!r} holds no results ({DB_NAME} missing); pass a run's workdir")
+  check_readable(path)
+  try:
+    try:
+      conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+      conn.execute("SELECT 1 FROM sqlite_master").fetchall()
+    except sqlite3.OperationalError:
+      # Read-only media: a file written in WAL mode (schema v1) wants a shared-memory file beside it. A
+      # finished run's log is folded in already, so reading it as immutable is exact.
+      conn = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+      check_integrity(conn, path)
+      schema_version(conn, path)
+      _meta(conn)
+    except BaseException:
+      conn.close()
+      raise
+  except sqlite3.DatabaseError as e:
+    raise CorruptResultsError(f"{path} cannot be read ({e})") from None
+  except ValueError as e:  # meta values that are not JSON
+    raise CorruptResultsError(f"{path} does not hold nevis results ({type(e).__name__}: {e})") from None
+  return conn
+
+
+def _meta(conn) -> dict[str, Any]:
+  return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+
 
 def schema_version(conn, path: Path) -> int:
   """The schema version of a results database this nevis reads (1 or 2); one-line errors otherwise."""
@@ -251,7 +339,7 @@ def read_meta(path: Path) -> dict:
   try:
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
       schema_version(conn, path)
-      return {k: json.loads(v) for k, v in conn.execute("SELECT key, value FROM meta")}
+      return _meta(conn)
   except sqlite3.DatabaseError as e:
     raise CorruptResultsError(f"{path} cannot be read ({e})") from None
 

@@ -1,8 +1,7 @@
-"""Small pieces of a run that the runner uses: building the stream and learner, fault injection for the
-resume tests, and formatting helpers."""
+"""Small pieces of a run that the runner uses: building the stream and the learner (once, before the workdir
+is touched), fault injection for the resume tests, and formatting helpers."""
 from __future__ import annotations
 
-import inspect
 import io
 import os
 import platform
@@ -12,41 +11,33 @@ import jax
 import numpy as np
 
 from nevis import registry
-from nevis.errors import ConfigError, UserError, closest
-from nevis.metrics import prequential as preq_lib
+from nevis.config import RunConfig
+from nevis.errors import ConfigError, UserError
 from nevis.protocol import Learner
 from nevis.stream import Stream
 
 
-def build_stream(config: dict) -> Stream:
-  registry.import_modules(config["imports"])
-  factory = registry.STREAMS.get(config["stream"])
-  _check_options(factory, config["stream_options"], f"stream {config['stream']!r}", "stream_options")
+def build_stream(config: RunConfig) -> Stream:
+  """The run's stream. A stream registered with typed options checks its `stream_options` itself (one-line
+  ConfigErrors); a plug-in's stream without them gets them as keyword arguments, and what it raises about
+  them is turned into one line here."""
+  registry.import_modules(config.imports)
+  factory = registry.STREAMS.get(config.stream)
   try:
-    return factory(**config["stream_options"])
+    return factory(**config.stream_options)
   except UserError:
     raise
-  except Exception as e:  # the stream's own code rejected its options (a plug-in without validation)
+  except Exception as e:  # the stream's own code rejected its options (a plug-in without typed options)
     raise ConfigError(
-        f"stream {config['stream']!r} could not be built with stream_options {config['stream_options']} "
+        f"stream {config.stream!r} could not be built with stream_options {config.stream_options} "
         f"({type(e).__name__}: {' '.join(str(e).split())}); check stream_options"
     ) from e
 
 
-def build_learner(config: dict) -> Learner:
-  registry.import_modules(config["imports"])
-  learner_cls = registry.LEARNERS.get(config["learner"])
-  return learner_cls(**config["learner_options"])
-
-
-def _check_options(factory, options: dict, owner: str, key: str) -> None:
-  params = inspect.signature(factory).parameters
-  if any(p.kind == p.VAR_KEYWORD for p in params.values()):
-    return
-  valid = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-  for name in options:
-    if name not in valid:
-      raise ConfigError(f"{key}: unknown option {name!r} for {owner}{closest(name, valid)}; valid: {valid}")
+def build_learner(config: RunConfig) -> Learner:
+  registry.import_modules(config.imports)
+  learner_cls = registry.LEARNERS.get(config.learner)
+  return learner_cls(**config.learner_options)
 
 
 def crash_point(name: str) -> None:
@@ -54,11 +45,6 @@ def crash_point(name: str) -> None:
   NEVIS_TEST_CRASH_SIGNAL, default SIGKILL)."""
   if os.environ.get("NEVIS_TEST_CRASH_AT") == name:
     os.kill(os.getpid(), getattr(signal, os.environ.get("NEVIS_TEST_CRASH_SIGNAL") or "SIGKILL"))
-
-
-def preq_report(nats: float, n: int, info) -> dict:
-  r = preq_lib.report(nats, n, info.num_classes, multi_label=info.multi_label)
-  return {k: r[k] for k in ("preq_nats", "preq_bits", "preq_bits_per_example", "preq_ratio")}
 
 
 def parameter_count(state) -> int:

@@ -3,6 +3,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from nevis.config import RunConfig
+from nevis.protocol import DataView
+from nevis.task import Task
+
+
+def learner_views(task: Task, config: RunConfig) -> tuple[DataView, DataView]:
+  """The task's train and dev splits as the learner sees them: capped per class when the config asks."""
+  info = task.info
+  train = task.load_split("train")
+  if config.max_train_per_class:
+    train = train.subset(cap_per_class(train.labels, config.max_train_per_class, info.multi_label, seed=config.seed))
+  dev = task.load_split("dev")
+  if config.max_dev_per_class:
+    dev = dev.subset(cap_per_class(dev.labels, config.max_dev_per_class, info.multi_label, seed=config.seed + 1))
+  return DataView(train, info.num_classes, info.multi_label), DataView(dev, info.num_classes, info.multi_label)
+
 
 def cap_per_class(labels: np.ndarray, cap: int, multi_label: bool, seed: int) -> np.ndarray:
   """Indices keeping at most `cap` examples per class (multi-label: per positive label, greedily)."""

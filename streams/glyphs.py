@@ -34,11 +34,11 @@ seconds a run are not worth a store entry and its invalidation rules.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping
 
 import numpy as np
 
 from nevis.errors import DataError
+from nevis.options import Options, option
 from nevis.registry import register_stream
 from nevis.stream import Stream
 from nevis.streams import generated, glyph_classes, glyph_fonts
@@ -47,7 +47,6 @@ from nevis.task import SplitData, Task, TaskInfo, TaskKind
 YEAR = 1990
 DEFAULT_CLASSES = 1000
 DEFAULT_TRAIN_PER_CLASS = 20
-_OPTIONS = ("num_tasks", "num_classes", "examples_per_class", "image_size", "seed")
 
 # Jitter and colour ranges (see the module docstring).
 SCALE = 0.15  # log-uniform: x0.86 .. x1.16
@@ -196,26 +195,30 @@ def task_classes(num_tasks: int, num_classes: int, seed: int) -> list[tuple[int,
   return [tuple(int(c) for c in np.sort(pool[index])) for index in chosen]
 
 
-@register_stream("glyphs")
-def glyphs_stream(
-    *,
-    num_tasks: int = 1,
-    num_classes: int | str = DEFAULT_CLASSES,
-    examples_per_class: int | Mapping[str, int] = DEFAULT_TRAIN_PER_CLASS,
-    image_size: int = 32,
-    seed: int = 0,
-    **unknown,
-) -> Stream:
+@dataclasses.dataclass(frozen=True)
+class GlyphsOptions(Options):
+  num_tasks: int = option(1, "tasks, of disjoint characters when there are enough of them", minimum=1)
+  num_classes: int | str = option(DEFAULT_CLASSES, f'characters per task, 2 to {len(glyph_classes.CODE_POINTS)}, '
+                                                   'or "all"')
+  examples_per_class: int | dict = option(DEFAULT_TRAIN_PER_CLASS,
+                                          generated.EXAMPLES_PER_CLASS_DOC.format("a quarter of it, at least 1"),
+                                          minimum=1)
+  image_size: int = option(32, "side of the square images, in pixels", minimum=8, maximum=512)
+  seed: int = option(0, "seed of the characters chosen and of their renderings", minimum=0)
+
+  def check(self) -> None:
+    available = len(glyph_classes.CODE_POINTS)
+    if self.num_classes != "all" and not (isinstance(self.num_classes, int) and 2 <= self.num_classes <= available):
+      self.fail("num_classes", f'must be an integer in [2, {available}] or "all"')
+    generated.check_examples_per_class(self)
+
+
+@register_stream("glyphs", options=GlyphsOptions)
+def glyphs_stream(options: GlyphsOptions) -> Stream:
   """Rendered characters of many scripts and symbol sets, thousands of classes, for meta-pretraining."""
-  generated.reject_unknown("glyphs", unknown, _OPTIONS)
-  available = len(glyph_classes.CODE_POINTS)
-  generated.check_int("glyphs", "num_tasks", num_tasks, 1)
-  if num_classes == "all":
-    num_classes = available
-  generated.check_int("glyphs", "num_classes", num_classes, 2, available, also='or "all"')
-  generated.check_int("glyphs", "image_size", image_size, 8, 512)
-  generated.check_int("glyphs", "seed", seed, 0)
-  per_class = generated.examples_per_class("glyphs", examples_per_class, 4)
+  num_tasks, image_size, seed = options.num_tasks, options.image_size, options.seed
+  num_classes = len(glyph_classes.CODE_POINTS) if options.num_classes == "all" else options.num_classes
+  per_class = generated.examples_per_class(options.examples_per_class, 4)
   tasks = []
   for index, code_points in enumerate(task_classes(num_tasks, num_classes, seed)):
     name = f"glyphs_{index}"

@@ -36,7 +36,7 @@ sorted-name order, so sizes are random but fixed. Each split is then stored in a
 Every task says whether a mirror image keeps its label (`TaskInfo.flip_invariant`): the four digit
 tasks do not (a mirrored 2 or 7 is no digit), textures and faces do.
 
-The stream prepares each dataset into the store (`nevis.store`, 32x32 by default) the first time one of its
+The stream prepares each dataset into the store (`nevis.streams.store`, 32x32 by default) the first time one of its
 splits is loaded, and reuses it while the preparation version, this recipe's version and the checksums of
 the source files are unchanged. A stored copy that fails its checksum is rebuilt, with a warning.
 """
@@ -53,10 +53,12 @@ from typing import Callable
 
 import numpy as np
 
-from nevis.errors import ConfigError, DataError, closest
+from nevis.errors import DataError
+from nevis.options import Options, option
 from nevis.registry import register_stream
-from nevis.store import PREPARATION_VERSION, Store, resize_images
 from nevis.stream import Stream
+from nevis.streams.images import resize_images
+from nevis.streams.store import PREPARATION_VERSION, Store
 from nevis.task import SPLITS, SplitData, Task, TaskInfo, TaskKind
 
 MINI_IMAGE_SIZE = 32
@@ -355,21 +357,18 @@ class MiniDataSource:
 
 # -- the stream ------------------------------------------------------------------------------------
 
-_OPTIONS = ("data_dir", "image_size")
+
+@dataclasses.dataclass(frozen=True)
+class MiniOptions(Options):
+  data_dir: str | None = option(None, "the store's folder; null: $NEVIS_DATA_DIR, else the user's cache")
+  image_size: int = option(MINI_IMAGE_SIZE, "side of the stored square images, in pixels", minimum=8, maximum=512)
 
 
-@register_stream("mini")
-def mini_stream(
-    *, data_dir: str | Path | None = None, image_size: int = MINI_IMAGE_SIZE, **unknown
-) -> Stream:
+@register_stream("mini", options=MiniOptions)
+def mini_stream(options: MiniOptions) -> Stream:
   """The default offline stream of six small real-image tasks (see the module docstring)."""
-  for key in unknown:
-    raise ConfigError(
-        f"stream 'mini' has no option {key!r}{closest(key, _OPTIONS)}; its options are {', '.join(_OPTIONS)}"
-    )
-  if isinstance(image_size, bool) or not isinstance(image_size, int) or not 8 <= image_size <= 512:
-    raise ConfigError(f"stream 'mini': image_size must be an int in [8, 512], got {image_size!r}")
-  store = Store(data_dir, image_size=image_size)
+  image_size = options.image_size
+  store = Store(options.data_dir, image_size=image_size)
   tasks = []
   for task in MINI_TASKS:
     info = TaskInfo(

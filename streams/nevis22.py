@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from nevis.options import Options, option
 from nevis.registry import register_stream
 from nevis.stream import Stream
 from nevis.streams.nevis22_catalogue import entry_by_display_name
@@ -176,7 +177,7 @@ class StoreSplitLoader:
 
   def __call__(self, split: str) -> SplitData:
     # Imported here so that listing a stream never pulls in the store (or touches the disk).
-    from nevis.store import Store
+    from nevis.streams.store import Store
 
     return Store(root=self.data_dir, image_size=self.image_size).read(self.dataset, split)
 
@@ -191,8 +192,6 @@ def variant_tasks(
   """The tasks of one variant ("FULL", "SHORT", ...) in stream order."""
   if variant not in VARIANTS:
     raise ValueError(f"unknown NEVIS'22 variant {variant!r}; expected one of {sorted(VARIANTS)}")
-  if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
-    raise ValueError(f"image_size must be a positive int, got {image_size!r}")
   root = None if data_dir is None else str(data_dir)
   tasks = []
   seen_keys: set[str] = set()
@@ -228,84 +227,57 @@ def variant_stream(variant: str, **options) -> Stream:
   return Stream(STREAM_NAMES[variant], variant_tasks(variant, **options))
 
 
-def _build(variant: str, stop_before_held_out: bool, data_dir, image_size: int) -> Stream:
-  return variant_stream(
-      variant, stop_before_held_out=stop_before_held_out, data_dir=data_dir, image_size=image_size
-  )
+@dataclasses.dataclass(frozen=True)
+class Nevis22Options(Options):
+  """The options of every NEVIS'22 variant."""
+
+  stop_before_held_out: bool = option(False, f"end the stream before its held-out years (>= {HELD_OUT_FROM_YEAR})")
+  data_dir: str | None = option(None, "the store's folder; null: $NEVIS_DATA_DIR, else the user's cache")
+  image_size: int = option(DEFAULT_IMAGE_SIZE, "side of the stored square images, in pixels", minimum=1)
 
 
-@register_stream("nevis22_full")
-def nevis22_full(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+def _build(variant: str, options: Nevis22Options) -> Stream:
+  return variant_stream(variant, stop_before_held_out=options.stop_before_held_out, data_dir=options.data_dir,
+                        image_size=options.image_size)
+
+
+@register_stream("nevis22_full", options=Nevis22Options)
+def nevis22_full(options: Nevis22Options) -> Stream:
   """NEVIS'22 FULL: 106 tasks over 97 datasets, 1992-2021 (2020-2021 held out)."""
-  return _build("FULL", stop_before_held_out, data_dir, image_size)
+  return _build("FULL", options)
 
 
-@register_stream("nevis22_short")
-def nevis22_short(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_short", options=Nevis22Options)
+def nevis22_short(options: Nevis22Options) -> Stream:
   """NEVIS'22 SHORT: 29 tasks over 28 datasets, its own years (2020 held out)."""
-  return _build("SHORT", stop_before_held_out, data_dir, image_size)
+  return _build("SHORT", options)
 
 
-@register_stream("nevis22_tiny")
-def nevis22_tiny(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_tiny", options=Nevis22Options)
+def nevis22_tiny(options: Nevis22Options) -> Stream:
   """NEVIS'22 TINY: 7 tasks over 6 datasets (CUB 200 in 2020 held out)."""
-  return _build("TINY", stop_before_held_out, data_dir, image_size)
+  return _build("TINY", options)
 
 
-@register_stream("nevis22_debug")
-def nevis22_debug(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_debug", options=Nevis22Options)
+def nevis22_debug(options: Nevis22Options) -> Stream:
   """NEVIS'22 DEBUG: Pascal 2007 (TFDS, multi-label), then COIL 20 (handler)."""
-  return _build("DEBUG", stop_before_held_out, data_dir, image_size)
+  return _build("DEBUG", options)
 
 
-@register_stream("nevis22_imagenet_only")
-def nevis22_imagenet_only(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_imagenet_only", options=Nevis22Options)
+def nevis22_imagenet_only(options: Nevis22Options) -> Stream:
   """NEVIS'22 IMAGENET_ONLY: ImageNet alone (NEVIS's pretraining stream)."""
-  return _build("IMAGENET_ONLY", stop_before_held_out, data_dir, image_size)
+  return _build("IMAGENET_ONLY", options)
 
 
-@register_stream("nevis22_major_domain_only")
-def nevis22_major_domain_only(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_major_domain_only", options=Nevis22Options)
+def nevis22_major_domain_only(options: Nevis22Options) -> Stream:
   """NEVIS'22 MAJOR_DOMAIN_ONLY: 70 tasks; before 2020 no face/texture/shape/OCR/medical/..."""
-  return _build("MAJOR_DOMAIN_ONLY", stop_before_held_out, data_dir, image_size)
+  return _build("MAJOR_DOMAIN_ONLY", options)
 
 
-@register_stream("nevis22_large_dataset_only")
-def nevis22_large_dataset_only(
-    *,
-    stop_before_held_out: bool = False,
-    data_dir: str | Path | None = None,
-    image_size: int = DEFAULT_IMAGE_SIZE,
-) -> Stream:
+@register_stream("nevis22_large_dataset_only", options=Nevis22Options)
+def nevis22_large_dataset_only(options: Nevis22Options) -> Stream:
   """NEVIS'22 LARGE_DATASET_ONLY: 67 tasks; before 2020 only datasets of 10,000+ images."""
-  return _build("LARGE_DATASET_ONLY", stop_before_held_out, data_dir, image_size)
+  return _build("LARGE_DATASET_ONLY", options)

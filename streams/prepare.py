@@ -35,7 +35,7 @@ class NevisDataSource:
     return entry(self.dataset)
 
   def store(self):
-    from nevis.store import Store
+    from nevis.streams.store import Store
 
     return Store(root=self.data_dir, image_size=self.image_size)
 

@@ -11,11 +11,10 @@ generated on its own, so loading one split never shifts another.
 from __future__ import annotations
 
 import dataclasses
-from typing import Mapping, Sequence
 
 import numpy as np
 
-from nevis.errors import ConfigError
+from nevis.options import Options, option
 from nevis.registry import register_stream
 from nevis.stream import Stream
 from nevis.streams import generated
@@ -24,7 +23,22 @@ from nevis.task import SplitData, Task, TaskInfo, TaskKind
 FIRST_YEAR = 2000
 NOISE_STD = 24.0
 MULTI_LABEL_CLASSES = 4
-_OPTIONS = ("num_tasks", "image_size", "num_classes", "examples_per_class", "multi_label_task", "seed")
+
+
+@dataclasses.dataclass(frozen=True)
+class SyntheticOptions(Options):
+  num_tasks: int = option(3, "single-label tasks (years 2000, 2001, ...)", minimum=0)
+  image_size: int = option(8, "side of the square images, in pixels", minimum=2)
+  num_classes: int | tuple[int, ...] = option(3, "classes of every task, or one count per task", minimum=2)
+  examples_per_class: int | dict = option(16, generated.EXAMPLES_PER_CLASS_DOC.format("half of it, at least 1"),
+                                          minimum=1)
+  multi_label_task: bool = option(False, f"add a multi-label task of {MULTI_LABEL_CLASSES} labels at the end")
+  seed: int = option(0, "seed of the generated images", minimum=0)
+
+  def check(self) -> None:
+    if isinstance(self.num_classes, tuple) and len(self.num_classes) != self.num_tasks:
+      self.fail("num_classes", f"has {len(self.num_classes)} entries for {self.num_tasks} tasks")
+    generated.check_examples_per_class(self)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,40 +94,18 @@ def _label_components(num_labels: int, size: int) -> np.ndarray:
   return components
 
 
-@register_stream("synthetic")
-def synthetic_stream(
-    *,
-    num_tasks: int = 3,
-    image_size: int = 8,
-    num_classes: int | Sequence[int] = 3,
-    examples_per_class: int | Mapping[str, int] = 16,
-    multi_label_task: bool = False,
-    seed: int = 0,
-    **unknown,
-) -> Stream:
-  """`num_tasks` single-label tasks (years 2000, 2001, ...), plus one multi-label task if asked.
-
-  `num_classes` is one count for every task or one per task. `examples_per_class` is the train count per
-  class (dev, dev_test and test get half of it, at least 1) or a mapping with a count for every split.
-  """
-  generated.reject_unknown("synthetic", unknown, _OPTIONS)
-  generated.check_int("synthetic", "num_tasks", num_tasks, 0)
-  generated.check_int("synthetic", "image_size", image_size, 2)
-  generated.check_int("synthetic", "seed", seed, 0)
-  if not isinstance(multi_label_task, bool):
-    raise ConfigError(f"stream 'synthetic': multi_label_task must be true or false, got {multi_label_task!r}")
+@register_stream("synthetic", options=SyntheticOptions)
+def synthetic_stream(options: SyntheticOptions) -> Stream:
+  """`num_tasks` single-label tasks (years 2000, 2001, ...), plus one multi-label task if asked."""
+  num_tasks, image_size, seed = options.num_tasks, options.image_size, options.seed
+  num_classes = options.num_classes
   if isinstance(num_classes, int):
     num_classes = (num_classes,) * num_tasks
-  num_classes = tuple(num_classes)
-  if len(num_classes) != num_tasks:
-    raise ConfigError(f"stream 'synthetic': num_classes has {len(num_classes)} entries for {num_tasks} tasks")
-  for count in num_classes:
-    generated.check_int("synthetic", "num_classes", count, 2)
-  per_class = generated.examples_per_class("synthetic", examples_per_class, 2)
+  per_class = generated.examples_per_class(options.examples_per_class, 2)
 
   tasks = []
   kinds = [(TaskKind.SINGLE_LABEL, k) for k in num_classes]
-  if multi_label_task:
+  if options.multi_label_task:
     kinds.append((TaskKind.MULTI_LABEL, MULTI_LABEL_CLASSES))
   for index, (kind, classes) in enumerate(kinds):
     multi = kind == TaskKind.MULTI_LABEL

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from nevis import config as config_lib
-from nevis.runner import build_learner, build_stream
+from nevis.run_support import build_learner, build_stream
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[1] / "experiments").glob("*.yaml"))
 

@@ -211,7 +211,7 @@ def materialise(
     class_names: Sequence[str] | None = None,
 ) -> tuple[dict[str, SplitData], list[str]]:
   """Extracted examples -> nevis's four splits of (N, S, S, 3) uint8 images, and the class names."""
-  from nevis.store import resize_images
+  from nevis.streams.images import resize_images
 
   names = [str(c) for c in (class_names if class_names is not None else extracted.class_names)]
   rule = _ImageRule(image_rule)

@@ -17,8 +17,8 @@ import numpy as np
 
 from nevis.streams import splits
 from nevis.streams.download import Artefact
-from nevis.streams.handlers.base import Example, Extracted, Handler, decode_image
 from nevis.streams.handlers._counting import count_buckets, label_of
+from nevis.streams.handlers.base import Example, Extracted, Handler, decode_image
 
 ARCHIVE = "shanghaitech.zip"
 NUM_BUCKETS = 10

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from nevis.errors import UncountedLoopError
+from nevis.metrics.errors import UncountedLoopError
 from nevis.metrics.flops import count_flops, signature_key
 
 NHWC = ("NHWC", "HWIO", "NHWC")

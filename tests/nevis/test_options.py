@@ -89,3 +89,11 @@ def test_replace_validates_and_option_defaults_must_be_immutable():
     config.replace(steps=0)
   with pytest.raises(TypeError, match="immutable"):
     option([1], "a list default")
+
+
+def test_a_path_given_for_text_is_its_text(tmp_path):
+  @dataclasses.dataclass(frozen=True)
+  class Folder(Options):
+    folder: str | None = option(None, "a folder")
+
+  assert Folder.parse({"folder": tmp_path}).folder == str(tmp_path)

@@ -1,38 +1,40 @@
-"""What the generated streams share: option checks (one-line ConfigErrors) and per-split generators."""
+"""What the generated streams share: examples per class (counted and checked) and per-split generators."""
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 
 from nevis.errors import ConfigError
+from nevis.options import Options, option
 from nevis.streams import generated
 
 
-def test_check_int_bounds_and_types():
-  generated.check_int("s", "n", 3, 1)
-  generated.check_int("s", "n", 5, 1, 5)
-  for value, message in ((0, "stream 's': n must be an int >= 1, got 0"), (True, "got True"), (2.0, "got 2.0")):
-    with pytest.raises(ConfigError, match=message):
-      generated.check_int("s", "n", value, 1)
-  with pytest.raises(ConfigError, match=r'n must be an int in \[1, 5\] or "all", got 6$'):
-    generated.check_int("s", "n", 6, 1, 5, also='or "all"')
-
-
-def test_reject_unknown_suggests_the_closest_option():
-  generated.reject_unknown("s", {}, ("seed",))
-  with pytest.raises(ConfigError, match=r"stream 's' has no option 'sed' \(did you mean 'seed'\?\); its options are"):
-    generated.reject_unknown("s", {"sed": 1}, ("seed", "image_size"))
-
-
 def test_examples_per_class_from_a_train_count_or_a_mapping():
-  assert generated.examples_per_class("s", 9, 4) == {"train": 9, "dev": 2, "dev_test": 2, "test": 2}
-  assert generated.examples_per_class("s", 1, 2) == {"train": 1, "dev": 1, "dev_test": 1, "test": 1}
+  assert generated.examples_per_class(9, 4) == {"train": 9, "dev": 2, "dev_test": 2, "test": 2}
+  assert generated.examples_per_class(1, 2) == {"train": 1, "dev": 1, "dev_test": 1, "test": 1}
   counts = {"train": 5, "dev": 1, "dev_test": 2, "test": 3}
-  assert generated.examples_per_class("s", counts, 4) == counts
-  with pytest.raises(ConfigError, match="needs a count for each of"):
-    generated.examples_per_class("s", {"train": 5}, 4)
-  with pytest.raises(ConfigError, match=r"examples_per_class\[test\] must be an int >= 1, got 0"):
-    generated.examples_per_class("s", counts | {"test": 0}, 4)
+  assert generated.examples_per_class(counts, 4) == counts
+
+
+@dataclasses.dataclass(frozen=True)
+class Counts(Options):
+  examples_per_class: int | dict = option(3, "per class", minimum=1)
+
+  def check(self):
+    generated.check_examples_per_class(self)
+
+
+def test_a_mapping_of_examples_per_class_needs_every_split_counted():
+  counts = {"train": 5, "dev": 1, "dev_test": 2, "test": 3}
+  assert Counts.parse({"examples_per_class": counts}).examples_per_class == counts
+  with pytest.raises(ConfigError, match="s.examples_per_class needs a count for each of"):
+    Counts.parse({"examples_per_class": {"train": 5}}, owner="s")
+  with pytest.raises(ConfigError, match="s.examples_per_class must have an integer count >= 1 for test; got"):
+    Counts.parse({"examples_per_class": counts | {"test": 0}}, owner="s")
+  with pytest.raises(ConfigError, match="s.examples_per_class must be >= 1, got 0"):
+    Counts.parse({"examples_per_class": 0}, owner="s")
 
 
 def test_each_split_has_its_own_generator():

@@ -8,9 +8,9 @@ import types
 import numpy as np
 import pytest
 
-from nevis.stream import stream_table
-
 from nevis import registry
+from nevis.errors import ConfigError
+from nevis.stream import stream_table
 from nevis.streams import nevis22
 from nevis.streams.nevis22_catalogue import CATALOGUE, KEY_BY_DISPLAY_NAME
 from nevis.task import SplitData, TaskKind
@@ -146,9 +146,9 @@ def test_building_is_lazy_and_loading_reads_the_store(monkeypatch, tmp_path):
       calls.append((self.root, self.image_size, dataset, split))
       return SplitData(np.zeros((2, 4, 4, 3), np.uint8), np.zeros((2,), np.int32))
 
-  fake_module = types.ModuleType("nevis.store")
+  fake_module = types.ModuleType("nevis.streams.store")
   fake_module.Store = FakeStore
-  monkeypatch.setitem(sys.modules, "nevis.store", fake_module)
+  monkeypatch.setitem(sys.modules, "nevis.streams.store", fake_module)
   missing = tmp_path / "no_such_dir"
   stream = registry.STREAMS.get("nevis22_debug")(data_dir=missing, image_size=4)
   assert calls == [] and not missing.exists()
@@ -158,7 +158,7 @@ def test_building_is_lazy_and_loading_reads_the_store(monkeypatch, tmp_path):
 
 
 def test_bad_options_are_rejected():
-  with pytest.raises(ValueError, match="image_size"):
+  with pytest.raises(ConfigError, match="stream 'nevis22_tiny': stream_options.image_size must be >= 1, got 0"):
     nevis22.nevis22_tiny(image_size=0)
   with pytest.raises(ValueError, match="variant"):
     nevis22.variant_tasks("HUGE")

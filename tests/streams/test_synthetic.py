@@ -82,11 +82,11 @@ def test_multi_label_task_is_learnable():
 
 
 def test_rejects_bad_options():
-  with pytest.raises(ConfigError, match="no option 'num_task'.*did you mean 'num_tasks'"):
+  with pytest.raises(ConfigError, match="unknown key 'num_task'.*did you mean 'num_tasks'"):
     synthetic_stream(num_task=2)
   with pytest.raises(ConfigError, match="2 entries for 3 tasks"):
     synthetic_stream(num_classes=(2, 3))
-  with pytest.raises(ConfigError, match="num_classes must be an int >= 2"):
+  with pytest.raises(ConfigError, match="num_classes must be >= 2"):
     synthetic_stream(num_classes=1)
   with pytest.raises(ConfigError, match="a count for each"):
     synthetic_stream(examples_per_class={"train": 3})

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from nevis.errors import DataError
-from nevis.store import Store
 from nevis.streams.nevis22_catalogue import CATALOGUE
+from nevis.streams.store import Store
 from nevis.streams.tfds_source import prepare_tfds
 from nevis.task import SPLITS
 

@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nevis.store import Store
 from nevis.streams import handlers
 from nevis.streams.prepare import NevisDataSource
+from nevis.streams.store import Store
 from nevis.task import SPLITS
 
 GREY = (12, 12)

@@ -17,11 +17,14 @@ import numpy as np
 
 import nevis
 from nevis import config as config_lib, guard
+from nevis.evaluation import Evaluator
+from nevis.learner_calls import LearnerCalls
 from nevis.meter import ComputeMeter
 from nevis.results import ResultsStore
 from nevis.runner import Runner
+from nevis.states import LearnerStates
 
-import linear_learner
+from . import linear_learner
 
 HANDED: list = []
 
@@ -86,9 +89,9 @@ def reachable(roots) -> list:
 
 def test_nothing_the_learner_is_handed_leads_to_the_meter_the_runner_or_held_out_data(tmp_path):
   HANDED.clear()
-  config = config_lib.resolve({"stream": "test_colours", "learner": "test_spy_everything", "imports": ["linear_learner"],
-                               "stream_options": {"num_tasks": 2}, "prequential": "online",
-                               "learner_options": {"num_steps": 20, "learning_rate": 5.0}})
+  config = config_lib.resolve({"stream": "test_colours", "learner": "test_spy_everything",
+                               "imports": ["tests.nevis.linear_learner"], "stream_options": {"num_tasks": 2},
+                               "prequential": "online", "learner_options": {"num_steps": 20, "learning_rate": 5.0}})
   runner = Runner(config, tmp_path / "w", progress=False)
   runner.run()
   stream = linear_learner.colours_stream(num_tasks=2)
@@ -96,7 +99,7 @@ def test_nothing_the_learner_is_handed_leads_to_the_meter_the_runner_or_held_out
   found = reachable(HANDED)
   assert len(found) > 100, "the walk must reach the tasks' contents"
   assert any(isinstance(o, np.ndarray) and o.ndim == 4 for o in found), "it reaches the training images"
-  forbidden = (ComputeMeter, Runner, ResultsStore, guard.Session)
+  forbidden = (ComputeMeter, Runner, ResultsStore, guard.Session, LearnerCalls, Evaluator, LearnerStates)
   # The walk does find them by the roads it checks (the controls): a bound method, a closure cell, a partial.
   meter, hidden = runner.meter, runner
   assert any(isinstance(o, ComputeMeter) for o in reachable([meter.jit]))

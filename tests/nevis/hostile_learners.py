@@ -1,4 +1,4 @@
-"""Learners that make the mistakes the harness must catch (imported with `--import hostile_learners`)."""
+"""Learners that make the mistakes the harness must catch (imported with `--import tests.nevis.hostile_learners`)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import nevis
-from linear_learner import HEAD, LinearLearner, _train_step
+
+from .linear_learner import HEAD, LinearLearner, _train_step
 
 EAGER_SIDE = 32  # the eager learner's matmul: 2 * 32**3 FLOPs per task
 

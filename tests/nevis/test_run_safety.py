@@ -12,12 +12,13 @@ import time
 import pytest
 
 import nevis
-from harness_env import subprocess_env
-from hostile_env import FOREIGN, RUN, assert_kept, assert_one_line, run_cli, snapshot
-from test_resume import table
+
+from .hostile_env import FOREIGN, RUN, assert_kept, assert_one_line, run_cli, snapshot
+from .subprocess_env import subprocess_env
+from .test_resume import table
 
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
-HOSTILE = ["--import", "hostile_learners"]
+HOSTILE = ["--import", "tests.nevis.hostile_learners"]
 
 
 def nevis_process(cwd, *args, env=None, wait=True):

@@ -11,10 +11,10 @@ import pytest
 
 from nevis.results import MACHINE_COLUMNS
 
-from harness_env import subprocess_env
+from .subprocess_env import subprocess_env
 
 ARGS = [
-    "--import", "linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear",
+    "--import", "tests.nevis.linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear",
     "--set", "prequential=blockwise", "--set", "evaluate_past=true", "--set", "checkpoint_every_steps=10",
     "--no-progress", "--no-plot",
 ]

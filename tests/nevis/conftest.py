@@ -1,10 +1,4 @@
-import sys
-from pathlib import Path
-
 import pytest
-
-HERE = Path(__file__).parent
-sys.path.insert(0, str(HERE))
 
 
 @pytest.fixture
@@ -16,7 +10,7 @@ def run_cli(tmp_path, monkeypatch, capsys):
   monkeypatch.setenv("NEVIS_DATA_DIR", str(tmp_path / "data"))
 
   def run(*args):
-    code = cli.main(["--import", "linear_learner", *args])
+    code = cli.main(["--import", "tests.nevis.linear_learner", *args])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -26,7 +20,7 @@ def run_cli(tmp_path, monkeypatch, capsys):
 @pytest.fixture
 def project(tmp_path, monkeypatch):
   """A user's project folder holding files nevis did not write (see hostile_env.FOREIGN), as the cwd."""
-  from hostile_env import make_project
+  from .hostile_env import make_project
 
   root = make_project(tmp_path / "proj")
   monkeypatch.chdir(root)

@@ -6,13 +6,15 @@ import pytest
 
 import nevis
 from nevis import config as config_lib
-from nevis.runner import Runner, cap_per_class
+from nevis.runner import Runner
+from nevis.sampling import cap_per_class
 
-import linear_learner  # noqa: F401  registers test_linear and test_colours
+from . import linear_learner  # registers test_linear and test_colours
 
 
 def run(tmp_path, **overrides):
-  cfg = config_lib.resolve({"stream": "test_colours", "learner": "test_linear", "imports": ["linear_learner"], **overrides})
+  cfg = config_lib.resolve({"stream": "test_colours", "learner": "test_linear", "imports": ["tests.nevis.linear_learner"],
+                            **overrides})
   workdir = tmp_path / "w"
   Runner(cfg, workdir, progress=False).run()
   return nevis.load_results(workdir)

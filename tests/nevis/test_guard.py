@@ -13,13 +13,12 @@ import nevis
 from nevis import config as config_lib, guard
 from nevis.runner import Runner
 
-import hostile_learners  # noqa: F401  registers the x_* learners
-import linear_learner  # noqa: F401  registers test_linear and test_colours
+from . import hostile_learners, linear_learner  # noqa: F401  register the x_* learners, test_linear and test_colours
 
 
 def run(tmp_path, learner="test_linear", name="w", **overrides):
   config = config_lib.resolve({"stream": "test_colours", "learner": learner, "stream_options": {"num_tasks": 2},
-                               "imports": ["linear_learner", "hostile_learners"], **overrides})
+                               "imports": ["tests.nevis.linear_learner", "tests.nevis.hostile_learners"], **overrides})
   Runner(config, tmp_path / name, progress=False).run()
   return nevis.load_results(tmp_path / name)
 

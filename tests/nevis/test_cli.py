@@ -5,7 +5,6 @@ import textwrap
 
 import pytest
 
-
 RUN = ["run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress"]
 
 
@@ -46,6 +45,9 @@ def test_listings(run_cli):
   assert code == 0
   names = [line.split()[0] for line in out.strip().splitlines()]
   assert names == sorted(names) and "test_linear" in names
+  code, out, _ = run_cli("learners", "test_linear")
+  assert code == 0 and out.startswith("test_linear: Softmax regression")
+  assert {line.split()[0] for line in out.splitlines()[2:]} >= {"num_steps", "batch_size", "learning_rate"}
   code, out, _ = run_cli("streams")
   assert code == 0 and "test_colours" in out
   code, out, _ = run_cli("streams", "test_colours", "--json")
@@ -67,7 +69,8 @@ def test_listings(run_cli):
         (RUN + ["--set", "evaluate_on=train"], ["evaluate_on must be one of dev_test, test"]),
         (RUN + ["--set", "learner_options.num_step=3"], ["unknown key 'num_step'", "did you mean 'num_steps'"]),
         (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be int"]),
-        (RUN + ["--set", "stream_options.num_task=2"], ["unknown option 'num_task'", "did you mean 'num_tasks'"]),
+        (RUN + ["--stream", "synthetic", "--set", "stream_options.num_task=2"],
+         ["stream 'synthetic': unknown key 'num_task' for stream_options", "did you mean 'num_tasks'"]),
         (["run", "missing.yaml"], ["config file 'missing.yaml' does not exist"]),
         (["run", "--resume"], ["--resume needs --workdir"]),
         (["--import", "no_such_module_xyz", "learners"], ["cannot import 'no_such_module_xyz'"]),
@@ -106,7 +109,7 @@ def test_yaml_config_and_imports(run_cli, tmp_path):
   (tmp_path / "c.yaml").write_text(textwrap.dedent("""
       stream: test_colours
       learner: test_linear
-      imports: [linear_learner]
+      imports: [tests.nevis.linear_learner]
       learner_options: {num_steps: 5}
       stream_options: {num_tasks: 2}
       prequential: off

@@ -15,9 +15,10 @@ import sqlite3
 import pytest
 
 import nevis
-from hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
 
-HOSTILE = ["--import", "hostile_learners"]
+from .hostile_env import RUN, assert_kept, assert_one_line, read_only, run_cli, snapshot, tmpfs
+
+HOSTILE = ["--import", "tests.nevis.hostile_learners"]
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
 
 
@@ -215,14 +216,14 @@ def test_resuming_a_run_on_read_only_media(project, capsys, failed):
 @pytest.mark.parametrize("target", ["predictions", "results"])
 def test_no_space_left_while_running(project, capsys, monkeypatch, target):
   """ENOSPC simulated on the writes of the predictions or of the results (any platform)."""
-  from nevis import results, runner
+  from nevis import evaluation, results
 
   def full(*args, **kwargs):
     if target == "results":
       raise sqlite3.OperationalError("database or disk is full")
     raise OSError(errno.ENOSPC, "No space left on device", str(args[0]))
 
-  monkeypatch.setattr(runner, "atomic_write_bytes", full) if target == "predictions" else monkeypatch.setattr(
+  monkeypatch.setattr(evaluation, "atomic_write_bytes", full) if target == "predictions" else monkeypatch.setattr(
       results.ResultsStore, "record_task", full)
   before = snapshot(project)
   code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--workdir", "w")
@@ -244,7 +245,7 @@ def test_a_full_disk(project, capsys, finished):
     code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--workdir", "small/w")
     assert_one_line(code, err, ["no space left on the device", "nevis run --resume --workdir small/w"])
     assert_kept(before, project)
-    from hostile_env import remount
+    from .hostile_env import remount
 
     assert remount(project / "small", "size=64m")
     code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--resume", "--workdir", "small/w")

@@ -19,8 +19,8 @@ FOREIGN = {
     "scripts/train.py": b"print('hello')\n",
     ".hidden": b"x",
 }
-RUN = ["--import", "linear_learner", "run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress",
-       "--no-plot"]
+LINEAR = ["--import", "tests.nevis.linear_learner"]  # the test learners and the test_colours stream
+RUN = [*LINEAR, "run", "--stream", "test_colours", "--learner", "test_linear", "--no-progress", "--no-plot"]
 
 
 def make_project(root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Tiny learners for the harness's own tests (imported with `--import linear_learner`)."""
+"""Tiny learners for the harness's own tests (imported with `--import tests.nevis.linear_learner`)."""
 from __future__ import annotations
 
 import os

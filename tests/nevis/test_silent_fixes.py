@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 import nevis
-from hostile_env import RUN, read_only, run_cli
 from nevis import results as results_lib
+
+from .hostile_env import RUN, read_only, run_cli
 
 TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
 
