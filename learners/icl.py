@@ -32,9 +32,9 @@ prequential code length over train + dev; `nevis.learners.selection`); every can
 through `task.jit`. icl_only has nothing to select.
 
 Randomness is host-side (`stream_key` of the task key, `seed` and a path), wrapped as unsafe_rbg keys in
-compiled code, as in `nevis.learners.finetuning`. Optional meta-pretraining (`pretrain_steps` > 0) in
-`init` trains ICL prompts on tasks of the `synthetic` stream before the stream starts (charged to train
-compute, outside any task's count), so that icl_only has a model that has met prompts before.
+compiled code, as in `nevis.learners.finetuning`. Every run starts from a fresh initialisation; a learner
+reads no data but what its tasks hand it (meta-pretraining will be a run of its own that an icl run starts
+from).
 
 State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen}. No online
 prequential scores: use `prequential: blockwise`.
@@ -83,7 +83,7 @@ ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hol
 SEQUENCE_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "mixer": "fox", "mlp": "dense"}
 VIT_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "patch_size": 4, "mixer": "softmax"}
 
-_INIT_STREAM, _AUGMENT_STREAM, _PROMPT_STREAM, _HEAD_STREAM, _CONTEXT_STREAM, _PRETRAIN_STREAM = range(6)
+_INIT_STREAM, _AUGMENT_STREAM, _PROMPT_STREAM, _HEAD_STREAM, _CONTEXT_STREAM = range(5)
 
 AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
 
@@ -287,9 +287,6 @@ class IclLearner(Learner):
       "eval_batch_size": 128,
       "select_by": "dev",
       "prequential_first_chunk": 10,
-      "pretrain_steps": 0,
-      "pretrain_tasks": 16,
-      "pretrain_learning_rate": 1e-3,
       "seed": 0,
   }
 
@@ -322,8 +319,6 @@ class IclLearner(Learner):
     words = key_words(ctx.rng)
     seed = self.config["seed"]
     model = self._fn(ctx.jit, "model_init")(stream_key(words, seed, _INIT_STREAM))
-    if self.config["pretrain_steps"] > 0:
-      model = self._pretrain(ctx.jit, model, words)
     return {"model": model, "tasks": {}, "tasks_seen": 0}
 
   def train(self, task: TrainingTask, state: State) -> State:
@@ -593,22 +588,6 @@ class IclLearner(Learner):
                                                     self._eval_images(jit, images)))
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-6)
 
-  # --- pretraining ---------------------------------------------------------------------------------
-
-  def _pretrain(self, jit, model: dict, words) -> dict:
-    """ICL prompts from `pretrain_tasks` synthetic tasks (2..label_vocab classes), in turn."""
-    from nevis.streams.synthetic import synthetic_stream
-
-    config = self.config
-    counts = [2 + i % (config["label_vocab"] - 1) for i in range(config["pretrain_tasks"])]
-    stream = synthetic_stream(num_tasks=len(counts), image_size=config["image_size"], num_classes=counts,
-                              examples_per_class=max(4, config["context_size"]), seed=config["seed"])
-    splits = [task.load_split("train") for task in stream.tasks if not task.info.multi_label]
-    steps = config["pretrain_steps"]
-    return self._prompt_steps(jit, model, [s.images for s in splits], [np.asarray(s.labels) for s in splits],
-                              counts, steps, config["pretrain_learning_rate"],
-                              round(config["warmup_fraction"] * steps), words, _PRETRAIN_STREAM)
-
   # --- small helpers ---------------------------------------------------------------------------------
 
   def _fn(self, jit, name: str) -> Callable:
@@ -672,11 +651,9 @@ def _validate(owner: str, config: dict[str, Any]) -> None:
   if config["label_vocab"] < 2:
     fail("label_vocab", "must be >= 2")
   for key in ("width", "context_size", "queries_per_prompt", "prompts_per_step", "eval_contexts",
-              "num_steps", "batch_size", "eval_batch_size", "prequential_first_chunk", "pretrain_tasks"):
+              "num_steps", "batch_size", "eval_batch_size", "prequential_first_chunk"):
     if config[key] < 1:
       fail(key, "must be >= 1")
-  if config["pretrain_steps"] < 0:
-    fail("pretrain_steps", "must be >= 0")
   if not 0 <= config["warmup_fraction"] < 1:
     fail("warmup_fraction", "must be in [0, 1)")
   if "d_input" in config["sequence"] or "d_output" in config["sequence"]:
