@@ -43,117 +43,19 @@ Strategies (`dynamic_knn`, `pretrained`) subclass `FinetuningLearner` and overri
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
 from nevis.errors import LearnerError
-from nevis.learners import augment, finetune_search, recipe
-from nevis.learners.compiled import CompiledFunctions, common_definitions  # noqa: F401  (re-exported for icl)
-from nevis.learners.recipe import (  # noqa: F401  (re-exported: the ICL learner and tests import them here)
-    adaptive_batch_size, head_outputs, key_words, multi_label_loss, single_label_loss, stream_key,
-    warmup_cosine, wrap_key,
-)
-from nevis.learners.resnet import ResNet
+from nevis.learners import augment, finetune_search, finetuning_steps, recipe
+from nevis.learners.recipe import adaptive_batch_size
+from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, map_batches, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
-# Independent random streams drawn from one task key.
-_INIT_STREAM, _AUGMENT_STREAM, _DATA_STREAM, _HEAD_STREAM = 0, 1, 2, 3
-assert _AUGMENT_STREAM == finetune_search._AUGMENT_STREAM
-
 Backbone = dict[str, Any]  # {"params": pure dict, "batch_stats": pure dict}
-
-
-def build_resnet(config: dict[str, Any], rngs: nnx.Rngs) -> ResNet:
-  return ResNet(width=config["width"], blocks_per_stage=tuple(config["blocks_per_stage"]), stem=config["stem"],
-                rngs=rngs)
-
-
-class _Functions(CompiledFunctions):
-  """The fine-tuning learners' computations (ResNet backbone, linear head)."""
-
-  def __init__(self, config: dict[str, Any]):
-    image_size = config["image_size"]
-    abstract = nnx.eval_shape(lambda: build_resnet(config, nnx.Rngs(0)))
-    graphdef = nnx.graphdef(abstract)
-    feature_dim = abstract.feature_dim
-    tx = optax.chain(
-        optax.add_decayed_weights(config["weight_decay"], mask=recipe.decay_mask),
-        optax.trace(decay=config["momentum"], nesterov=True),
-    )
-
-    def logits_of(params, backbone, images, *, train: bool):
-      features = backbone(images, train=train)
-      return features @ params["head"]["kernel"] + params["head"]["bias"]
-
-    def backbone_init(key_data):
-      _, params, batch_stats = nnx.split(build_resnet(config, nnx.Rngs(wrap_key(key_data))), nnx.Param, nnx.BatchStat)
-      return {"params": nnx.to_pure_dict(params), "batch_stats": nnx.to_pure_dict(batch_stats)}
-
-    def make_train_step(multi_label: bool):
-      def resnet_train_step(
-          params, batch_stats, opt_leaves, augment_key, raw_images, labels, num_classes, peak_lr,
-          label_smoothing, step, warmup_steps, total_steps, min_area, flip_probability,
-      ):
-        # Augmentation runs inside the step: one dispatch (and one metered call) per step, not two.
-        images = augment.train_preprocess(wrap_key(augment_key), raw_images, image_size, min_area, flip_probability)
-        opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(params)), opt_leaves)
-
-        def loss_fn(params):
-          backbone = nnx.merge(graphdef, params["backbone"], batch_stats)
-          logits = logits_of(params, backbone, images, train=True)
-          if multi_label:
-            loss = multi_label_loss(logits, labels, num_classes)
-          else:
-            loss = single_label_loss(logits, labels, num_classes, label_smoothing)
-          return loss, nnx.to_pure_dict(nnx.state(backbone, nnx.BatchStat))
-
-        (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        # Cosine to dm_nevis's 1e-8, but never above the peak: a trial at learning rate 0 stays frozen.
-        end = jnp.minimum(recipe.FINAL_LEARNING_RATE, peak_lr)
-        learning_rate = warmup_cosine(step, peak_lr, warmup_steps, total_steps, end)
-        params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
-        return params, new_stats, jax.tree.leaves(opt_state), loss
-
-      return resnet_train_step
-
-    def resnet_forward(params, batch_stats, images):
-      backbone = nnx.merge(graphdef, params["backbone"], batch_stats)
-      return logits_of(params, backbone, images, train=False).astype(jnp.float32)
-
-    self.feature_dim = feature_dim
-    self.graphdef = graphdef
-    # name -> (function, jit keyword arguments)
-    self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
-        "backbone_init": (backbone_init, {}),
-        **common_definitions(tx, image_size, feature_dim),
-        "train_step_single_label": (make_train_step(False), {}),
-        "train_step_multi_label": (make_train_step(True), {}),
-        "forward": (resnet_forward, {}),
-    }
-
-
-# The config keys the compiled functions depend on (not the seed: keys are hashed on the host). Learners
-# that agree on them share functions, hence compilations: a resumed run, or tests building many learners.
-_FUNCTION_KEYS = ("width", "blocks_per_stage", "stem", "image_size", "weight_decay", "momentum")
-
-
-@functools.cache
-def _shared_functions(config_items: tuple) -> _Functions:
-  return _Functions(dict(config_items))
-
-
-def _hashable(value):
-  return tuple(value) if isinstance(value, list) else value
 
 
 class FinetuningLearner(Learner):
@@ -198,8 +100,9 @@ class FinetuningLearner(Learner):
   def __init__(self, **config):
     super().__init__(**config)
     recipe.validate(type(self).__name__, self.config)
-    architecture = tuple(sorted((key, _hashable(self.config[key])) for key in _FUNCTION_KEYS))
-    self._functions = _shared_functions(architecture)
+    c = self.config
+    self._functions = finetuning_steps.functions(c["width"], tuple(c["blocks_per_stage"]), c["stem"], c["image_size"],
+                                                 c["weight_decay"], c["momentum"])
 
   # --- strategy hooks -------------------------------------------------------------------------------
 
@@ -234,7 +137,7 @@ class FinetuningLearner(Learner):
         outputs=head_outputs(task.info.num_classes, config["head_min_outputs"]),
         min_area=float(config["min_crop_area"]),
         flip_probability=0.5 if augment.flips(task.info, config["flip"]) else 0.0,
-        data_seed=int(stream_key(words, config["seed"], _DATA_STREAM)[0]),
+        data_seed=int(derive_key(words, config["seed"], Purpose.DATA)[0]),
         words=tuple(words),
         seed=config["seed"],
     )
@@ -245,10 +148,10 @@ class FinetuningLearner(Learner):
     config, words = self.config, key_words(task.rng)
     start = self.initial_backbone(task, state)
     if start is None:
-      start = self._functions.get(task.jit, "backbone_init")(stream_key(words, config["seed"], _INIT_STREAM))
+      start = self._functions.get(task.jit, "backbone_init")(derive_key(words, config["seed"], Purpose.INIT))
     else:
-      start = jax.tree.map(jnp.asarray, start)
-    head = self._functions.get(task.jit, "head_init")(stream_key(words, config["seed"], _HEAD_STREAM), outputs)
+      start = to_device(start)
+    head = self._functions.get(task.jit, "head_init")(derive_key(words, config["seed"], Purpose.HEAD), outputs)
     return {"params": {"backbone": start["params"], "head": head}, "batch_stats": start["batch_stats"]}
 
   def train(self, task: TrainingTask, state: State) -> State:
@@ -309,12 +212,8 @@ class FinetuningLearner(Learner):
 
   def _evaluate(self, task: TrainingTask, params, batch_stats) -> tuple[float, float]:
     """(dev error, dev mean log-loss in nats) of one model."""
-    num_classes = task.info.num_classes
-    parts = []
-    for batch in task.dev.ordered_batches(self.config["eval_batch_size"]):
-      logits = self._logits(task.jit, params, batch_stats, batch["images"])
-      parts.append(logits[batch["mask"], :num_classes])
-    logits = np.concatenate(parts)
+    logits = map_batches(lambda images: self._logits(task.jit, params, batch_stats, images), task.dev.images,
+                         self.config["eval_batch_size"])[:, :task.info.num_classes]
     labels = np.asarray(task.dev.labels)
     multi_label = task.info.multi_label
     error = task_error(logits, labels, multi_label=multi_label)
@@ -338,6 +237,3 @@ class PreviousLearner(FinetuningLearner):
     backbones = {**state["backbones"], task_name: backbone} if self.config["keep_task_backbones"] else {}
     return {**state, "heads": {**state["heads"], task_name: head}, "backbones": backbones, "carry": backbone}
 
-
-def _to_device(tree):
-  return jax.tree.map(jnp.asarray, tree)

@@ -50,7 +50,6 @@ interrupted by a crash restarts); icl_only trains nothing and needs none.
 """
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -58,22 +57,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import icl_model, selection
-from nevis.learners.finetuning import (
-  CompiledFunctions,
-  common_definitions,
-  head_outputs,
-  key_words,
-  multi_label_loss,
-  single_label_loss,
-  stream_key,
-  warmup_cosine,
-)
-from nevis.learners.icl_model import IclModel
+from nevis.learners import icl_model, icl_steps, selection
+from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, saved_list, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
@@ -82,145 +69,10 @@ MODES = ("icl_only", "ft_only", "icl_ft")
 ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hold arrays and numbers
 SEQUENCE_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "mixer": "fox", "mlp": "dense"}
 VIT_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "patch_size": 4, "mixer": "softmax"}
-
-_INIT_STREAM, _AUGMENT_STREAM, _PROMPT_STREAM, _HEAD_STREAM, _CONTEXT_STREAM = range(5)
-
-AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
-
-
-def _wrap_key(key_data: jax.Array) -> jax.Array:
-  return jax.random.wrap_key_data(key_data, impl="unsafe_rbg")
-
-
-def _decay_mask(params) -> Any:
-  """Weight decay on kernels, embeddings and PEER expert tables; not on biases or norm scales."""
-  def decayed(path, _):
-    name = getattr(path[-1], "key", None)
-    return name in ("kernel", "embedding", "expert_up", "expert_down")
-  return jax.tree_util.tree_map_with_path(decayed, params)
-
-
-class _Functions(CompiledFunctions):
-  """The learner's compiled computations, built once per architecture (their identity is the jit key)."""
-
-  def __init__(self, config: dict[str, Any]):
-    image_size = config["image_size"]
-
-    def build(rngs: nnx.Rngs) -> IclModel:
-      return IclModel(encoder=config["encoder"], width=config["width"],
-                      blocks_per_stage=tuple(config["blocks_per_stage"]), image_size=image_size,
-                      vit=config["vit"], sequence=config["sequence"], label_vocab=config["label_vocab"],
-                      rngs=rngs)
-
-    abstract = nnx.eval_shape(lambda: build(nnx.Rngs(0)))
-    graphdef, _, _ = icl_model.split(abstract)
-    feature_dim = abstract.feature_dim
-    tx = optax.chain(
-        optax.clip_by_global_norm(1.0),
-        optax.scale_by_adam(),
-        optax.add_decayed_weights(config["weight_decay"], mask=_decay_mask),
-    )
-
-    def merged(params, batch_stats) -> IclModel:
-      return icl_model.merge(graphdef, params, batch_stats)
-
-    def apply_updates(params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps):
-      opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(params)), opt_leaves)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      learning_rate = warmup_cosine(step, peak_lr, warmup_steps, total_steps)
-      params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
-      return params, jax.tree.leaves(opt_state)
-
-    def model_init(key_data):
-      _, params, batch_stats = icl_model.split(build(nnx.Rngs(_wrap_key(key_data))))
-      return {"params": params, "batch_stats": batch_stats}
-
-    def icl_train_step(params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
-                       num_classes, peak_lr, step, warmup_steps, total_steps):
-      """images: (P * (k + q), H, W, 3), the P contexts' examples first, then the P * q queries."""
-      num_prompts, k = context_labels.shape
-      num_queries = query_labels.shape[1]
-
-      def loss_fn(params):
-        model = merged(params, batch_stats)
-        features = model.encode(images, train=True)
-        context = features[:num_prompts * k].reshape(num_prompts, k, -1)
-        queries = features[num_prompts * k:].reshape(num_prompts, num_queries, -1)
-        cache = icl_model.context_cache(model, context, perm, context_labels)
-        log_probs = icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
-        picked = jnp.take_along_axis(log_probs, query_labels[..., None], axis=2)
-        return -jnp.mean(picked), icl_model.rest_of(model)
-
-      (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-      params, opt_leaves = apply_updates(params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
-      return params, new_stats, opt_leaves, loss
-
-    def make_head_train_step(multi_label: bool):
-      def icl_head_train_step(params, batch_stats, head, opt_leaves, images, labels,
-                              num_classes, peak_lr, step, warmup_steps, total_steps):
-        trainable = {"encoder": params["encoder"], "head": head}
-
-        def loss_fn(trainable):
-          model = merged({**params, "encoder": trainable["encoder"]}, batch_stats)
-          logits = model.encode(images, train=True) @ trainable["head"]["kernel"] + trainable["head"]["bias"]
-          if multi_label:
-            loss = multi_label_loss(logits, labels, num_classes)
-          else:
-            loss = single_label_loss(logits, labels, num_classes, 0.0)
-          return loss, icl_model.rest_of(model)
-
-        (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
-        trainable, opt_leaves = apply_updates(trainable, grads, opt_leaves, peak_lr, step, warmup_steps,
-                                              total_steps)
-        return {**params, "encoder": trainable["encoder"]}, new_stats, trainable["head"], opt_leaves, loss
-
-      return icl_head_train_step
-
-    def icl_features(params, batch_stats, images):
-      return merged(params, batch_stats).encode(images, train=False).astype(jnp.float32)
-
-    def icl_head_forward(params, batch_stats, head, images):
-      features = merged(params, batch_stats).encode(images, train=False)
-      return (features @ head["kernel"] + head["bias"]).astype(jnp.float32)
-
-    def icl_context_cache(params, batch_stats, images, perm, labels):
-      """images (S * k, H, W, 3) -> the S contexts' prefix cache."""
-      model = merged(params, batch_stats)
-      num_contexts, k = labels.shape
-      features = model.encode(images, train=False).reshape(num_contexts, k, -1)
-      return icl_model.context_cache(model, features, perm, labels)
-
-    def icl_score(params, batch_stats, cache, images, perm, num_classes):
-      """(Q, V) class log-probabilities of query images, averaged over the cached contexts."""
-      model = merged(params, batch_stats)
-      features = model.encode(images, train=False)
-      num_contexts = perm.shape[0]
-      queries = jnp.broadcast_to(features[None], (num_contexts,) + features.shape)
-      id_logits = icl_model.query_id_logits(model, cache, queries)
-      return icl_model.averaged_class_log_probs(id_logits, perm, num_classes)
-
-    self.feature_dim = feature_dim
-    self.graphdef = graphdef
-    self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
-        "model_init": (model_init, {}),
-        **common_definitions(tx, image_size, feature_dim),
-        "icl_train_step": (icl_train_step, {}),
-        "head_train_step_single_label": (make_head_train_step(False), {}),
-        "head_train_step_multi_label": (make_head_train_step(True), {}),
-        "features": (icl_features, {}),
-        "head_forward": (icl_head_forward, {}),
-        "context_cache": (icl_context_cache, {}),
-        "score": (icl_score, {}),
-    }
-
-
 _FUNCTION_KEYS = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
                   "weight_decay")
 
-
-@functools.cache
-def _shared_functions(architecture: str) -> _Functions:
-  return _Functions(json.loads(architecture))
+AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
 
 
 # --- prompt sampling (host side, a pure function of the generator it is given) ----------------------
@@ -297,7 +149,7 @@ class IclLearner(Learner):
     _validate(type(self).__name__, self.config)
     architecture = {key: self.config[key] for key in _FUNCTION_KEYS}
     try:
-      self._functions = _shared_functions(json.dumps(architecture, sort_keys=True))
+      self._functions = icl_steps.functions(json.dumps(architecture, sort_keys=True))
     except (TypeError, ValueError) as error:
       raise ConfigError(f"{type(self).__name__}: bad architecture options: {error}") from error
     self._prefix_memo: dict[str, tuple[Any, Any]] = {}
@@ -318,13 +170,13 @@ class IclLearner(Learner):
   def init(self, ctx: InitContext) -> State:
     words = key_words(ctx.rng)
     seed = self.config["seed"]
-    model = self._fn(ctx.jit, "model_init")(stream_key(words, seed, _INIT_STREAM))
+    model = self._fn(ctx.jit, "model_init")(derive_key(words, seed, Purpose.INIT))
     return {"model": model, "tasks": {}, "tasks_seen": 0}
 
   def train(self, task: TrainingTask, state: State) -> State:
     info = task.info
     route = self.route(info)
-    model = _to_device(state["model"])
+    model = to_device(state["model"])
     words = key_words(task.rng)
     task.notes.update({"mode": self.config["mode"], "route": route})
     if route == "prototype":
@@ -368,7 +220,7 @@ class IclLearner(Learner):
     jit = task.jit
     steps = config["num_steps"]
     outputs = head_outputs(info.num_classes)
-    head = self._fn(jit, "head_init")(stream_key(words, config["seed"], _HEAD_STREAM), outputs) \
+    head = self._fn(jit, "head_init")(derive_key(words, config["seed"], Purpose.HEAD), outputs) \
         if route == "head" else None
     candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
     num_candidates = len(candidates) if len(task.dev) else 1  # as selection.select_by_dev
@@ -424,7 +276,7 @@ class IclLearner(Learner):
 
     result = selection.select(
         task, candidates, fit, logits, select_by=config["select_by"],
-        seed=int(stream_key(words, config["seed"], _CONTEXT_STREAM)[0]), first_chunk=config["prequential_first_chunk"],
+        seed=int(derive_key(words, config["seed"], Purpose.CONTEXT)[0]), first_chunk=config["prequential_first_chunk"],
         resume=searched if checkpointed else None, on_candidate=remember if checkpointed else None,
     )
     fitted = result.model
@@ -438,7 +290,7 @@ class IclLearner(Learner):
     steps = config["num_steps"]
     return self._prompt_steps(jit, start, [data.images], [np.asarray(data.labels)], [data.num_classes],
                               steps, learning_rate, round(config["warmup_fraction"] * steps),
-                              words, _PROMPT_STREAM, progress, resume, after_step)
+                              words, Purpose.DATA, progress, resume, after_step)
 
   def _prompt_steps(self, jit, start: dict, images: list, labels: list, num_classes: list[int], steps: int,
                     learning_rate: float, warmup_steps: int, words, stream: int, progress=None,
@@ -456,14 +308,14 @@ class IclLearner(Learner):
       params, batch_stats, opt_leaves, first = _saved_loop(resume)
     step_fn, preprocess = self._fn(jit, "icl_train_step"), self._fn(jit, "train_preprocess")
     for step in range(first, steps):
-      rng = np.random.default_rng(stream_key(words, seed, stream, step))
+      rng = np.random.default_rng(derive_key(words, seed, stream, step))
       which = step % len(images)
       prompts = [sample_prompt(labels[which], k, q, rng) for _ in range(p)]
       context = np.stack([c for c, _ in prompts])
       queries = np.stack([qs for _, qs in prompts])
       perm = np.stack([random_assignment(vocab, rng) for _ in range(p)])
       batch = images[which][np.concatenate([context.ravel(), queries.ravel()])]
-      inputs = preprocess(stream_key(words, seed, _AUGMENT_STREAM, stream, step), batch)
+      inputs = preprocess(derive_key(words, seed, Purpose.AUGMENT, stream, step), batch)
       params, batch_stats, opt_leaves, _ = step_fn(
           params, batch_stats, opt_leaves, inputs, perm, labels[which][context].astype(np.int32),
           labels[which][queries].astype(np.int32), np.int32(num_classes[which]), np.float32(learning_rate),
@@ -488,14 +340,14 @@ class IclLearner(Learner):
       opt_leaves = self._fn(jit, "optimizer_init")({"encoder": params["encoder"], "head": head})
     else:
       params, batch_stats, opt_leaves, first = _saved_loop(resume)
-      head = _to_device(resume["head"])
-    data_seed = int(stream_key(words, config["seed"], _PROMPT_STREAM)[0])
+      head = to_device(resume["head"])
+    data_seed = int(derive_key(words, config["seed"], Purpose.DATA)[0])
     for step in range(first, steps):
       batch = data.batch_at(step, config["batch_size"], seed=data_seed)
       labels = np.asarray(batch["labels"])
       labels = (np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1]))) if multi_label
                 else labels.astype(np.int32))
-      inputs = preprocess(stream_key(words, config["seed"], _AUGMENT_STREAM, step), batch["images"])
+      inputs = preprocess(derive_key(words, config["seed"], Purpose.AUGMENT, step), batch["images"])
       params, batch_stats, head, opt_leaves, _ = step_fn(
           params, batch_stats, head, opt_leaves, inputs, labels, np.int32(num_classes),
           np.float32(learning_rate), np.int32(step), np.int32(warmup_steps), np.int32(steps))
@@ -515,7 +367,7 @@ class IclLearner(Learner):
     index, step = int(saved.get("candidate", -1)), int(saved.get("step", -1))
     fits = (all(key in saved for key in keys) and int(saved["route"]) == ROUTES.index(route)
             and np.shape(saved["dev_error"]) == (num_candidates,) and 0 <= index < num_candidates
-            and 0 <= step <= self.config["num_steps"] and _same_shapes({key: saved[key] for key in expected}, expected))
+            and 0 <= step <= self.config["num_steps"] and same_shapes({key: saved[key] for key in expected}, expected))
     if not fits:
       found = {key: np.asarray(saved[key]).tolist() for key in ("route", "candidate", "step") if key in saved}
       raise LearnerError(
@@ -525,7 +377,7 @@ class IclLearner(Learner):
       )
     if index == 0:
       return selection.DevProgress()
-    best = _to_device(saved["best"])
+    best = to_device(saved["best"])
     if route == "icl":
       best["data"] = task.train  # a dev search fits every candidate on the task's train split
     return selection.DevProgress([float(e) for e in np.asarray(saved["dev_error"])[:index]],
@@ -536,7 +388,7 @@ class IclLearner(Learner):
   def _contexts(self, data: DataView, words) -> dict:
     """`eval_contexts` balanced contexts from `data`, each with its own random class-to-id assignment."""
     config = self.config
-    rng = np.random.default_rng(stream_key(words, config["seed"], _CONTEXT_STREAM, len(data)))
+    rng = np.random.default_rng(derive_key(words, config["seed"], Purpose.CONTEXT, len(data)))
     labels = np.asarray(data.labels)
     index = np.stack([balanced_context(np.arange(len(data)), labels, config["context_size"], rng)
                       for _ in range(config["eval_contexts"])])
@@ -616,24 +468,14 @@ def _masked_means(features: np.ndarray, members: np.ndarray) -> np.ndarray:
   return (members.T @ features / np.maximum(counts, 1.0)).astype(np.float32)
 
 
-def _to_device(tree):
-  return jax.tree.map(jnp.asarray, tree)
-
-
 def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:
   """(params, batch_stats, opt_leaves, step) of a step loop read back from an in-task checkpoint."""
-  opt_leaves = [jnp.asarray(leaf) for leaf in saved["opt_leaves"]]
-  return _to_device(saved["params"]), _to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
+  opt_leaves = [jnp.asarray(leaf) for leaf in saved_list(saved["opt_leaves"])]
+  return to_device(saved["params"]), to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
 
 
 def _padded(values: list[float], length: int) -> np.ndarray:
   return np.array(list(values) + [np.nan] * (length - len(values)), dtype=np.float64)
-
-
-def _same_shapes(a, b) -> bool:
-  a_leaves, a_def = jax.tree.flatten(a)
-  b_leaves, b_def = jax.tree.flatten(b)
-  return a_def == b_def and all(np.shape(x) == np.shape(y) for x, y in zip(a_leaves, b_leaves))
 
 
 def _validate(owner: str, config: dict[str, Any]) -> None:

@@ -25,13 +25,13 @@ import numpy as np
 
 from nevis.errors import ConfigError
 from nevis.learners import augment
-from nevis.learners.recipe import key_words, stream_key
+from nevis.learners.toolkit import derive_key, key_words, map_batches
 from nevis.metrics.classification import task_error
-from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask, padded_batches
+from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
 FEATURES = ("pixels", "random")
-_SUBSET_STREAM = 0
+_SUBSET_KEY = 0  # the path of the only key this learner draws (`toolkit.derive_key`)
 
 
 def nearest_neighbours(train_features, query_features, k: int) -> jax.Array:
@@ -117,11 +117,8 @@ class KnnLearner(Learner):
 
   def _embed(self, jit, state, images) -> np.ndarray:
     embed = jit(_embed_function(self.config["features"], self.config["image_size"]))
-    batch = self.config["eval_batch_size"]
     projection = state.get("projection", np.zeros((1, 1), np.float32))  # unused by pixel features
-    parts = [np.asarray(embed(chunk["images"], projection))[chunk["mask"]]
-             for chunk in padded_batches(np.asarray(images), None, batch)]
-    return np.concatenate(parts)
+    return map_batches(lambda chunk: embed(chunk, projection), np.asarray(images), self.config["eval_batch_size"])
 
   def _logits(self, jit, memory, query: np.ndarray, k_values: list[int], info) -> list[np.ndarray]:
     """Per k of `k_values`, the (Q, C) logits of the queries; one neighbour search for all."""
@@ -138,7 +135,7 @@ class KnnLearner(Learner):
     n = len(task.train)
     index = np.arange(n)
     if n > c["max_train_examples"]:
-      draw = np.random.default_rng(stream_key(key_words(task.rng), c["seed"], _SUBSET_STREAM))
+      draw = np.random.default_rng(derive_key(key_words(task.rng), c["seed"], _SUBSET_KEY))
       index = np.sort(draw.permutation(n)[: c["max_train_examples"]])
     memory = {"features": self._embed(task.jit, state, task.train.images[index]),
               "labels": np.asarray(task.train.labels)[index]}
@@ -147,11 +144,10 @@ class KnnLearner(Learner):
     if len(task.dev):
       dev_features = self._embed(task.jit, state, task.dev.images)
       # Fixed-size query chunks (the last padded), as `predict` gets them: no compilation per remainder.
-      chunks = [[logits[chunk["mask"]] for logits in self._logits(task.jit, memory, chunk["images"], k_values, info)]
-                for chunk in padded_batches(dev_features, None, c["eval_batch_size"])]
+      logits = map_batches(lambda chunk: self._logits(task.jit, memory, chunk, k_values, info), dev_features,
+                           c["eval_batch_size"])
       labels = np.asarray(task.dev.labels)
-      errors = [task_error(np.concatenate([chunk[i] for chunk in chunks]), labels, multi_label=info.multi_label)
-                for i in range(len(k_values))]
+      errors = [task_error(logits_of_k, labels, multi_label=info.multi_label) for logits_of_k in logits]
       chosen = k_values[int(np.lexsort((k_values, errors))[0])]
     else:
       chosen = k_values[0]

@@ -20,13 +20,14 @@ import optax
 
 from nevis.errors import ConfigError
 from nevis.learners import augment
-from nevis.learners.recipe import head_outputs, key_words, multi_label_loss, single_label_loss, stream_key, warmup_cosine
+from nevis.learners import toolkit
 from nevis.learners.selection import lowest
+from nevis.learners.toolkit import derive_key, head_outputs, key_words, map_batches, padded_labels
 from nevis.metrics.classification import mean_log_loss, task_error
-from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask, padded_batches
+from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
-_DATA_STREAM = 0
+_DATA_KEY = 0  # the path of the only key this learner draws (`toolkit.derive_key`)
 _OPTIMIZER = optax.scale_by_adam()
 
 
@@ -46,16 +47,11 @@ def _functions(image_size: int):
                         *, multi_label: bool):
     def loss_fn(params):
       logits = logits_of(params, features, mean, scale)
-      if multi_label:
-        loss = multi_label_loss(logits, labels, num_classes)
-      else:
-        loss = single_label_loss(logits, labels, num_classes, 0.0)
+      loss = toolkit.loss(logits, labels, num_classes, 0.0, multi_label=multi_label)
       return loss + l2 * jnp.sum(params["kernel"] ** 2)
 
     grads = jax.grad(loss_fn)(params)
-    updates, opt_state = _OPTIMIZER.update(grads, opt_state, params)
-    learning_rate = warmup_cosine(step, peak_lr, 0, total)
-    return jax.tree.map(lambda p, u: p - learning_rate * u, params, updates), opt_state
+    return toolkit.scheduled_update(_OPTIMIZER, params, grads, opt_state, step, peak_lr, 0, total)
 
   def linear_forward(params, features, mean, scale):
     return logits_of(params, features, mean, scale)
@@ -95,15 +91,12 @@ class LinearLearner(Learner):
   def _features(self, jit, images) -> np.ndarray:
     """(N, image_size**2 * 3) float32 pixels of uint8 images, computed once per image."""
     features = jit(_functions(self.config["image_size"])[0])
-    return np.concatenate([np.asarray(features(chunk["images"]))[chunk["mask"]]
-                           for chunk in padded_batches(np.asarray(images), None, self.config["eval_batch_size"])])
+    return map_batches(features, np.asarray(images), self.config["eval_batch_size"])
 
   def _logits(self, jit, model, features) -> np.ndarray:
     forward = jit(_functions(self.config["image_size"])[3])
-    return np.concatenate([
-        np.asarray(forward(model["params"], chunk["images"], model["mean"], model["scale"]))[chunk["mask"]]
-        for chunk in padded_batches(features, None, self.config["eval_batch_size"])
-    ])
+    return map_batches(lambda chunk: forward(model["params"], chunk, model["mean"], model["scale"]), features,
+                       self.config["eval_batch_size"])
 
   def train(self, task: TrainingTask, state: State) -> State:
     c, info = self.config, task.info
@@ -114,7 +107,7 @@ class LinearLearner(Learner):
     mean, variance = (np.asarray(v) for v in task.jit(moments)(train_features))
     scale = (1.0 / np.sqrt(variance + 1e-2)).astype(np.float32)  # the floor keeps flat pixels finite
     outputs = head_outputs(info.num_classes, c["head_min_outputs"])
-    data_seed = int(stream_key(key_words(task.rng), c["seed"], _DATA_STREAM)[0])
+    data_seed = int(derive_key(key_words(task.rng), c["seed"], _DATA_KEY)[0])
     l2_values = [float(v) for v in c["l2_values"]] if len(task.dev) else [float(c["l2_values"][0])]
     dev_features = self._features(task.jit, task.dev.images) if len(task.dev) else None
     errors, losses, models = [], [], []
@@ -123,9 +116,7 @@ class LinearLearner(Learner):
       opt_state = _OPTIMIZER.init(params)
       for step in range(c["num_steps"]):
         batch = task.train.batch_at(step, c["batch_size"], seed=data_seed)
-        labels = np.asarray(batch["labels"])
-        if info.multi_label:
-          labels = np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1])))
+        labels = padded_labels(batch["labels"], outputs, info.multi_label)
         params, opt_state = step_fn(
             params, opt_state, train_features[batch["index"]], labels, mean, scale, np.int32(info.num_classes),
             np.float32(c["learning_rate"]), np.float32(l2), np.int32(step), np.int32(c["num_steps"]),

@@ -17,8 +17,8 @@ import jax
 import numpy as np
 
 from nevis.errors import ConfigError
-from nevis.learners.finetuning import _INIT_STREAM, Backbone, FinetuningLearner
-from nevis.learners.recipe import key_words, stream_key
+from nevis.learners.finetuning import Backbone, FinetuningLearner
+from nevis.learners.toolkit import Purpose, derive_key, key_words
 from nevis.protocol import InitContext, State, TrainingTask
 from nevis.registry import register_learner
 
@@ -34,7 +34,7 @@ class PretrainedLearner(FinetuningLearner):
 
   def initial_backbone(self, task: TrainingTask, state: State) -> Backbone | None:
     pretrained = state["pretrained"]
-    fresh = self._functions.get(task.jit, "backbone_init")(stream_key(key_words(task.rng), self.config["seed"], _INIT_STREAM))
+    fresh = self._functions.get(task.jit, "backbone_init")(derive_key(key_words(task.rng), self.config["seed"], Purpose.INIT))
     expected = jax.tree.map(np.shape, fresh)
     got = jax.tree.map(np.shape, pretrained)
     if expected != got:

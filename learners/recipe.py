@@ -1,4 +1,4 @@
-"""The fine-tuning recipe's pure pieces: batch size, steps, schedule, losses, search space, random streams.
+"""The fine-tuning recipe's pure pieces: batch size, steps, warm-up, search space.
 
 Shared by the fine-tuning baselines (`finetuning.py`, `dynamic_knn.py`, `pretrained.py`) and the ICL
 learner. Every function is a pure function of its arguments, so a resumed task recomputes them exactly.
@@ -9,25 +9,14 @@ import math
 import random
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-import optax
-
 from nevis.errors import ConfigError
 from nevis.learners.augment import FLIP_POLICIES
 from nevis.learners.resnet import STEMS
 from nevis.learners.selection import SELECT_BY
 
 BATCH_FRACTION = 0.0025  # dm_nevis BatchSizeStrategy.ADAPTIVE
-FINAL_LEARNING_RATE = 1e-8  # dm_nevis warmup_cosine_decay's final_learning_rate
 SEARCHES = ("grid", "random")
 TRIAL_SCORES = ("best", "final")  # a trial's score: its best dev check, or its last (dm_nevis)
-
-
-def head_outputs(num_classes: int, minimum: int = 16) -> int:
-  """Width of the padded head: the smallest power of two >= max(num_classes, minimum)."""
-  return 1 << (max(num_classes, minimum, 1) - 1).bit_length()
 
 
 def adaptive_batch_size(num_examples: int, min_batch: int, max_batch: int) -> int:
@@ -66,40 +55,6 @@ def warmup_steps(config: dict[str, Any], num_examples: int, batch_size: int, num
   return round(config["warmup_fraction"] * num_steps)
 
 
-def warmup_cosine(step, peak, warmup_steps, total_steps, end: float = 0.0) -> jax.Array:
-  """Learning rate at `step`: 0 -> peak linearly over warmup_steps, then cosine to `end` at total_steps
-  (optax.warmup_cosine_decay_schedule with decay_steps = total_steps, as dm_nevis)."""
-  step = jnp.asarray(step, jnp.float32)
-  warmup = jnp.asarray(warmup_steps, jnp.float32)
-  total = jnp.asarray(total_steps, jnp.float32)
-  warm = peak * step / jnp.maximum(warmup, 1.0)
-  progress = jnp.clip((step - warmup) / jnp.maximum(total - warmup, 1.0), 0.0, 1.0)
-  cosine = end + (peak - end) * 0.5 * (1.0 + jnp.cos(jnp.pi * progress))
-  return jnp.where(step < warmup, warm, cosine)
-
-
-def decay_mask(params) -> Any:
-  """Weight decay on convolution and dense kernels only: not on biases or BatchNorm scales."""
-  return jax.tree_util.tree_map_with_path(lambda path, _: getattr(path[-1], "key", None) == "kernel", params)
-
-
-def single_label_loss(logits, labels, num_classes, label_smoothing) -> jax.Array:
-  """Softmax cross-entropy over the first `num_classes` columns; padded columns get probability 0."""
-  valid = jnp.arange(logits.shape[-1]) < num_classes
-  log_probs = jax.nn.log_softmax(jnp.where(valid, logits, -jnp.inf), axis=-1)
-  log_probs = jnp.where(valid, log_probs, 0.0)  # -inf * 0 would be nan
-  one_hot = jax.nn.one_hot(labels, logits.shape[-1])
-  targets = (1.0 - label_smoothing) * one_hot + label_smoothing * valid / num_classes
-  return -jnp.mean(jnp.sum(targets * log_probs, axis=-1))
-
-
-def multi_label_loss(logits, labels, num_classes) -> jax.Array:
-  """Mean sigmoid binary cross-entropy over examples and the first `num_classes` labels."""
-  valid = jnp.arange(logits.shape[-1]) < num_classes
-  per_label = optax.sigmoid_binary_cross_entropy(logits, labels.astype(logits.dtype))
-  return jnp.sum(jnp.where(valid, per_label, 0.0)) / (logits.shape[0] * num_classes)
-
-
 def search_candidates(config: dict[str, Any], task_index: int) -> list[dict[str, float]]:
   """The trials of one task, each {learning_rate, label_smoothing}.
 
@@ -120,29 +75,6 @@ def search_candidates(config: dict[str, Any], task_index: int) -> list[dict[str,
   rates = [math.exp(lr_draws.uniform(low, high)) for _ in range(n)]
   smoothings = [smoothing_draws.uniform(smoothing_low, smoothing_high) for _ in range(n)]
   return [{"learning_rate": lr, "label_smoothing": ls} for lr, ls in zip(rates, smoothings)]
-
-
-# --- random streams -----------------------------------------------------------------------------------
-
-
-def key_words(task_rng) -> list[int]:
-  """The task key's raw uint32 words (typed or raw key), read once per task."""
-  words = jax.random.key_data(task_rng) if jnp.issubdtype(task_rng.dtype, jax.dtypes.prng_key) else task_rng
-  return np.asarray(words, dtype=np.uint32).ravel().tolist()
-
-
-def stream_key(task_words: list[int], seed: int, *path: int) -> np.ndarray:
-  """(4,) uint32 key data for one random stream, hashed on the host from the task's key, seed and path.
-
-  Compiled code then only wraps it as an "unsafe_rbg" key (XLA's RngBitGenerator), whose draws, splits
-  and fold-ins compile to no loops: threefry compiles to `while` loops (a burden for FLOP metering) and
-  to seconds of XLA:CPU compile time per random op. The streams are deterministic per backend.
-  """
-  return np.random.SeedSequence([*task_words, seed, *path]).generate_state(4, np.uint32)
-
-
-def wrap_key(key_data: jax.Array) -> jax.Array:
-  return jax.random.wrap_key_data(key_data, impl="unsafe_rbg")
 
 
 def validate(owner: str, config: dict[str, Any]) -> None:

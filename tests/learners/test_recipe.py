@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nevis.errors import ConfigError
-from nevis.learners import augment, recipe
+from nevis.learners import augment, recipe, toolkit
 from nevis.learners.finetuning import IndependentLearner
 from nevis.streams.mini import mini_stream
 from nevis.streams.nevis22 import variant_tasks
@@ -40,8 +40,8 @@ def test_warmup_steps_epochs_as_dm_nevis_or_fraction():
 
 
 def test_cosine_ends_at_the_given_final_rate():
-  assert float(recipe.warmup_cosine(100, 0.1, 10, 100, 1e-8)) == pytest.approx(1e-8, rel=1e-4)
-  assert float(recipe.warmup_cosine(55, 0.1, 10, 100, 1e-8)) == pytest.approx((0.1 + 1e-8) / 2)
+  assert float(toolkit.warmup_cosine(100, 0.1, 10, 100, 1e-8)) == pytest.approx(1e-8, rel=1e-4)
+  assert float(toolkit.warmup_cosine(55, 0.1, 10, 100, 1e-8)) == pytest.approx((0.1 + 1e-8) / 2)
 
 
 def test_random_search_draws_dm_nevis_hype_values():
