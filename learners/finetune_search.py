@@ -216,12 +216,12 @@ def prequential_search(learner, task: TrainingTask, state, candidates: list[dict
   def logits(model: dict, data) -> np.ndarray:
     parts = [
         learner._logits(task.jit, model["params"], model["batch_stats"], batch["images"])[batch["mask"]]
-        for batch in data.ordered_batches(config["eval_batch_size"])
+        for batch in data.ordered_batches(config.eval_batch_size)
     ]
     return np.concatenate(parts)[:, :info.num_classes]
 
   result = selection.select(
       task, candidates, fit, logits, select_by="prequential", seed=full_plan.data_seed,
-      first_chunk=config["prequential_first_chunk"],
+      first_chunk=config.prequential_first_chunk,
   )
   return result.model, int(result.selected), result.notes

@@ -49,7 +49,7 @@ import numpy as np
 
 from nevis.errors import LearnerError
 from nevis.learners import augment, finetune_search, finetuning_steps, recipe
-from nevis.learners.recipe import adaptive_batch_size
+from nevis.learners.recipe import FinetuningConfig, adaptive_batch_size
 from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, map_batches, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
@@ -61,48 +61,13 @@ Backbone = dict[str, Any]  # {"params": pure dict, "batch_stats": pure dict}
 class FinetuningLearner(Learner):
   """Per-task fine-tuning with a hyper-parameter search; subclasses choose where each task starts."""
 
-  # The mini recipe (README "Recipes" has the measurements): epochs, not a fixed step count, put the budget
-  # where the examples are; one learning rate, because the old {0.01, 0.1} search chose 0.1 on every task
-  # and halved the steps; no crops, because at 32 px and 4 epochs crops of even 50-100 % raised the error
-  # (0.051 -> 0.072); flips only where a mirror image keeps the label (flipped digits: 0.087).
-  defaults = {
-      "width": 16,
-      "blocks_per_stage": [1, 1, 1],
-      "stem": "cifar",
-      "image_size": 32,
-      "num_steps": 1000,
-      "num_epochs": 4.0,
-      "min_steps": 200,
-      "learning_rates": [0.1],
-      "label_smoothing": 0.0,
-      "search": "grid",
-      "num_trials": 16,
-      "learning_rate_range": [1e-4, 0.1],
-      "label_smoothing_range": [0.0, 0.3],
-      "eval_every_steps": 100,
-      "trial_score": "best",
-      "min_batch": 16,
-      "max_batch": 64,
-      "eval_batch_size": 128,
-      "weight_decay": 1e-4,
-      "momentum": 0.9,
-      "warmup_fraction": 0.1,
-      "warmup_epochs": 0.0,
-      "flip": "auto",
-      "min_crop_area": 1.0,
-      "head_min_outputs": 16,
-      "keep_task_backbones": False,
-      "select_by": "dev",
-      "prequential_first_chunk": 10,
-      "seed": 0,
-  }
+  Config = FinetuningConfig
 
-  def __init__(self, **config):
-    super().__init__(**config)
-    recipe.validate(type(self).__name__, self.config)
+  def __init__(self, **options):
+    super().__init__(**options)
     c = self.config
-    self._functions = finetuning_steps.functions(c["width"], tuple(c["blocks_per_stage"]), c["stem"], c["image_size"],
-                                                 c["weight_decay"], c["momentum"])
+    self._functions = finetuning_steps.functions(c.width, c.blocks_per_stage, c.stem, c.image_size, c.weight_decay,
+                                                 c.momentum)
 
   # --- strategy hooks -------------------------------------------------------------------------------
 
@@ -112,7 +77,7 @@ class FinetuningLearner(Learner):
 
   def remember(self, state: State, task_name: str, backbone: Backbone, head: dict) -> State:
     """The state after a task: this task's model is kept; older ones only with `keep_task_backbones`."""
-    keep_all = self.config["keep_task_backbones"]
+    keep_all = self.config.keep_task_backbones
     heads = {**state["heads"], task_name: head} if keep_all else {task_name: head}
     backbones = {**state["backbones"], task_name: backbone} if keep_all else {task_name: backbone}
     return {**state, "heads": heads, "backbones": backbones, "carry": {}}
@@ -125,21 +90,21 @@ class FinetuningLearner(Learner):
   def plan(self, task: TrainingTask, num_examples: int) -> finetune_search.TaskPlan:
     """The schedule, batch and augmentation of the task's trials on `num_examples` training examples."""
     config = self.config
-    batch_size = adaptive_batch_size(num_examples, config["min_batch"], config["max_batch"])
+    batch_size = adaptive_batch_size(num_examples, config.min_batch, config.max_batch)
     num_steps = recipe.task_steps(config, num_examples, batch_size)
     words = key_words(task.rng)
     return finetune_search.TaskPlan(
         batch_size=batch_size,
         num_steps=num_steps,
         warmup_steps=recipe.warmup_steps(config, num_examples, batch_size, num_steps),
-        eval_every=config["eval_every_steps"],
-        trial_score=config["trial_score"],
-        outputs=head_outputs(task.info.num_classes, config["head_min_outputs"]),
-        min_area=float(config["min_crop_area"]),
-        flip_probability=0.5 if augment.flips(task.info, config["flip"]) else 0.0,
-        data_seed=int(derive_key(words, config["seed"], Purpose.DATA)[0]),
+        eval_every=config.eval_every_steps,
+        trial_score=config.trial_score,
+        outputs=head_outputs(task.info.num_classes, config.head_min_outputs),
+        min_area=float(config.min_crop_area),
+        flip_probability=0.5 if augment.flips(task.info, config.flip) else 0.0,
+        data_seed=int(derive_key(words, config.seed, Purpose.DATA)[0]),
         words=tuple(words),
-        seed=config["seed"],
+        seed=config.seed,
     )
 
   def starting_point(self, task: TrainingTask, state: State, outputs: int) -> dict:
@@ -148,15 +113,15 @@ class FinetuningLearner(Learner):
     config, words = self.config, key_words(task.rng)
     start = self.initial_backbone(task, state)
     if start is None:
-      start = self._functions.get(task.jit, "backbone_init")(derive_key(words, config["seed"], Purpose.INIT))
+      start = self._functions.get(task.jit, "backbone_init")(derive_key(words, config.seed, Purpose.INIT))
     else:
       start = to_device(start)
-    head = self._functions.get(task.jit, "head_init")(derive_key(words, config["seed"], Purpose.HEAD), outputs)
+    head = self._functions.get(task.jit, "head_init")(derive_key(words, config.seed, Purpose.HEAD), outputs)
     return {"params": {"backbone": start["params"], "head": head}, "batch_stats": start["batch_stats"]}
 
   def train(self, task: TrainingTask, state: State) -> State:
     candidates = recipe.search_candidates(self.config, int(state["tasks_seen"]))
-    if self.config["select_by"] == "prequential":
+    if self.config.select_by == "prequential":
       model, selected, notes = finetune_search.prequential_search(self, task, state, candidates)
       last_search = {"code_length_nats": np.array(notes["code_length_nats"], dtype=np.float64)}
     else:
@@ -213,7 +178,7 @@ class FinetuningLearner(Learner):
   def _evaluate(self, task: TrainingTask, params, batch_stats) -> tuple[float, float]:
     """(dev error, dev mean log-loss in nats) of one model."""
     logits = map_batches(lambda images: self._logits(task.jit, params, batch_stats, images), task.dev.images,
-                         self.config["eval_batch_size"])[:, :task.info.num_classes]
+                         self.config.eval_batch_size)[:, :task.info.num_classes]
     labels = np.asarray(task.dev.labels)
     multi_label = task.info.multi_label
     error = task_error(logits, labels, multi_label=multi_label)
@@ -234,6 +199,6 @@ class PreviousLearner(FinetuningLearner):
 
   def remember(self, state: State, task_name: str, backbone: Backbone, head: dict) -> State:
     # Every head is kept: a past task is predicted with the current backbone unless its own is kept.
-    backbones = {**state["backbones"], task_name: backbone} if self.config["keep_task_backbones"] else {}
+    backbones = {**state["backbones"], task_name: backbone} if self.config.keep_task_backbones else {}
     return {**state, "heads": {**state["heads"], task_name: head}, "backbones": backbones, "carry": backbone}
 

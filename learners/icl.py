@@ -50,7 +50,7 @@ interrupted by a crash restarts); icl_only trains nothing and needs none.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -60,19 +60,65 @@ import numpy as np
 
 from nevis.errors import ConfigError, LearnerError
 from nevis.learners import icl_model, icl_steps, selection
+from nevis.learners.nn.blocks import MIXERS, SequenceModelConfig, VitEncoderConfig
+from nevis.learners.selection import LEARNING_RATES_DOC, SearchConfig
 from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, saved_list, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
-from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask
+from nevis.options import option
+from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask, registered_name
 from nevis.registry import register_learner
 
 MODES = ("icl_only", "ft_only", "icl_ft")
 ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hold arrays and numbers
-SEQUENCE_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "mixer": "fox", "mlp": "dense"}
-VIT_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "patch_size": 4, "mixer": "softmax"}
-_FUNCTION_KEYS = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
-                  "weight_decay")
 
 AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
+
+
+@dataclasses.dataclass(frozen=True)
+class IclSequence(SequenceModelConfig):
+  """The causal sequence model over example tokens; d_input and d_output are the learner's to set."""
+
+  d_model: int = dataclasses.field(default=64, metadata={"doc": "width of every token", "minimum": 1})
+
+
+@dataclasses.dataclass(frozen=True)
+class IclVit(VitEncoderConfig):
+  """The ViT encoder (encoder: vit); image_size and in_channels are the learner's to set."""
+
+  d_model: int = dataclasses.field(default=64, metadata={"doc": "width of every token", "minimum": 1})
+  mixer: str = dataclasses.field(default="softmax", metadata={"doc": "token mixer", "choices": MIXERS})
+
+
+@dataclasses.dataclass(frozen=True)
+class IclConfig(SearchConfig):
+  """Options of the in-context learner."""
+
+  mode: str = option("icl_ft", "icl_only (no weight update), ft_only (encoder + head) or icl_ft (prompts)",
+                     choices=MODES)
+  encoder: str = option("resnet", "the image encoder", choices=icl_model.ENCODERS)
+  width: int = option(16, "encoder resnet: channels of the first stage", minimum=1)
+  blocks_per_stage: tuple[int, ...] = option((1, 1, 1), "encoder resnet: residual blocks of each stage", minimum=1)
+  image_size: int = option(32, "side of the encoder's input in pixels", minimum=1)
+  vit: IclVit = option(IclVit(), "encoder vit: its options")
+  sequence: IclSequence = option(IclSequence(), "the sequence model: mixer, mlp, d_model, peer, ...")
+  label_vocab: int = option(16, "label ids a prompt can show; tasks with more classes take the head route",
+                            minimum=2)
+  context_size: int = option(16, "examples in a context", minimum=1)
+  queries_per_prompt: int = option(8, "queries after each training context", minimum=1)
+  prompts_per_step: int = option(4, "prompts in a training step", minimum=1)
+  eval_contexts: int = option(2, "contexts a prediction averages over", minimum=1)
+  num_steps: int = option(100, "steps per candidate", minimum=1)
+  learning_rates: tuple[float, ...] = option((3e-4, 1e-3), LEARNING_RATES_DOC, minimum=0)
+  batch_size: int = option(32, "head route: training batch", minimum=1)
+  weight_decay: float = option(1e-4, "AdamW weight decay of kernels, embeddings and expert tables", minimum=0)
+  warmup_fraction: float = option(0.1, "linear warm-up, as a fraction of the steps", minimum=0, below=1)
+  eval_batch_size: int = option(128, "images per call when scoring and embedding", minimum=1)
+  seed: int = option(0, "seed of initialisation, prompts, contexts and augmentations", minimum=0)
+
+  def check(self):
+    super().check()
+    if self.sequence.d_input is not None or self.sequence.d_output is not None:
+      self.fail("sequence", "sets d_input/d_output itself (encoder features in, label_vocab out); drop them")
 
 
 # --- prompt sampling (host side, a pure function of the generator it is given) ----------------------
@@ -118,58 +164,32 @@ def random_assignment(label_vocab: int, rng: np.random.Generator) -> np.ndarray:
 class IclLearner(Learner):
   """In-context learner over images with modes icl_only | ft_only | icl_ft (see module docstring)."""
 
-  defaults = {
-      "mode": "icl_ft",
-      "encoder": "resnet",
-      "width": 16,
-      "blocks_per_stage": [1, 1, 1],
-      "image_size": 32,
-      "vit": {},  # VitEncoder options over VIT_DEFAULTS (encoder: vit)
-      "sequence": {},  # SequenceModel options over SEQUENCE_DEFAULTS: mixer, mlp, d_model, peer, ...
-      "label_vocab": 16,
-      "context_size": 16,
-      "queries_per_prompt": 8,
-      "prompts_per_step": 4,
-      "eval_contexts": 2,
-      "num_steps": 100,
-      "learning_rates": [3e-4, 1e-3],
-      "batch_size": 32,  # ft route (head) batches
-      "weight_decay": 1e-4,
-      "warmup_fraction": 0.1,
-      "eval_batch_size": 128,
-      "select_by": "dev",
-      "prequential_first_chunk": 10,
-      "seed": 0,
-  }
+  Config = IclConfig
 
-  def __init__(self, **config):
-    super().__init__(**config)
-    self.config["sequence"] = {**SEQUENCE_DEFAULTS, **self.config["sequence"]}
-    self.config["vit"] = {**VIT_DEFAULTS, **self.config["vit"]}
-    _validate(type(self).__name__, self.config)
-    architecture = {key: self.config[key] for key in _FUNCTION_KEYS}
+  def __init__(self, **options):
+    super().__init__(**options)
     try:
-      self._functions = icl_steps.functions(json.dumps(architecture, sort_keys=True))
-    except (TypeError, ValueError) as error:
-      raise ConfigError(f"{type(self).__name__}: bad architecture options: {error}") from error
+      self._functions = icl_steps.functions(self.config)
+    except (TypeError, ValueError) as error:  # the layers' own checks, e.g. of the free-form `peer` options
+      raise ConfigError(f"{registered_name(type(self))}: bad architecture options: {error}") from error
     self._prefix_memo: dict[str, tuple[Any, Any]] = {}
 
   # --- routing ----------------------------------------------------------------------------------------
 
   def route(self, info) -> str:
     """'icl' (prompts), 'head' (encoder + linear head) or 'prototype' (class means; icl_only only)."""
-    fits_prompts = not info.multi_label and info.num_classes <= self.config["label_vocab"]
-    if self.config["mode"] == "ft_only":
+    fits_prompts = not info.multi_label and info.num_classes <= self.config.label_vocab
+    if self.config.mode == "ft_only":
       return "head"
     if fits_prompts:
       return "icl"
-    return "prototype" if self.config["mode"] == "icl_only" else "head"
+    return "prototype" if self.config.mode == "icl_only" else "head"
 
   # --- protocol ---------------------------------------------------------------------------------------
 
   def init(self, ctx: InitContext) -> State:
     words = key_words(ctx.rng)
-    seed = self.config["seed"]
+    seed = self.config.seed
     model = self._fn(ctx.jit, "model_init")(derive_key(words, seed, Purpose.INIT))
     return {"model": model, "tasks": {}, "tasks_seen": 0}
 
@@ -178,10 +198,10 @@ class IclLearner(Learner):
     route = self.route(info)
     model = to_device(state["model"])
     words = key_words(task.rng)
-    task.notes.update({"mode": self.config["mode"], "route": route})
+    task.notes.update({"mode": self.config.mode, "route": route})
     if route == "prototype":
       entry = self._prototypes(task.jit, model, task.train, info.multi_label)
-    elif self.config["mode"] == "icl_only":
+    elif self.config.mode == "icl_only":
       entry = self._contexts(task.train, words)
       self._remember_prefix(task.jit, info.name, model, entry)  # the honest work of icl_only
       if len(task.dev):
@@ -218,13 +238,13 @@ class IclLearner(Learner):
   def _fine_tune(self, task: TrainingTask, start: dict, route: str, words: list[int]) -> tuple[dict, dict]:
     config, info = self.config, task.info
     jit = task.jit
-    steps = config["num_steps"]
+    steps = config.num_steps
     outputs = head_outputs(info.num_classes)
-    head = self._fn(jit, "head_init")(derive_key(words, config["seed"], Purpose.HEAD), outputs) \
+    head = self._fn(jit, "head_init")(derive_key(words, config.seed, Purpose.HEAD), outputs) \
         if route == "head" else None
-    candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
+    candidates = [{"learning_rate": float(lr)} for lr in config.learning_rates]
     num_candidates = len(candidates) if len(task.dev) else 1  # as selection.select_by_dev
-    checkpointed = config["select_by"] == "dev"  # a prequential search restarts with its task
+    checkpointed = config.select_by == "dev"  # a prequential search restarts with its task
     saved = task.checkpoint.restore() if checkpointed else None
     searched = selection.DevProgress()
     if saved is not None:
@@ -269,14 +289,14 @@ class IclLearner(Learner):
         forward = self._fn(jit, "head_forward")
         parts = [np.asarray(forward(fitted["params"], fitted["batch_stats"], fitted["head"],
                                     self._eval_images(jit, batch["images"])))[batch["mask"]]
-                 for batch in data.ordered_batches(config["eval_batch_size"])]
+                 for batch in data.ordered_batches(config.eval_batch_size)]
         return np.concatenate(parts)[:, :info.num_classes]
       entry = self._contexts(fitted["data"], words)
       return self._icl_logits(jit, fitted, entry, data, info.num_classes, None)
 
     result = selection.select(
-        task, candidates, fit, logits, select_by=config["select_by"],
-        seed=int(derive_key(words, config["seed"], Purpose.CONTEXT)[0]), first_chunk=config["prequential_first_chunk"],
+        task, candidates, fit, logits, select_by=config.select_by,
+        seed=int(derive_key(words, config.seed, Purpose.CONTEXT)[0]), first_chunk=config.prequential_first_chunk,
         resume=searched if checkpointed else None, on_candidate=remember if checkpointed else None,
     )
     fitted = result.model
@@ -287,9 +307,9 @@ class IclLearner(Learner):
   def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, progress,
                    resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
     config = self.config
-    steps = config["num_steps"]
+    steps = config.num_steps
     return self._prompt_steps(jit, start, [data.images], [np.asarray(data.labels)], [data.num_classes],
-                              steps, learning_rate, round(config["warmup_fraction"] * steps),
+                              steps, learning_rate, round(config.warmup_fraction * steps),
                               words, Purpose.DATA, progress, resume, after_step)
 
   def _prompt_steps(self, jit, start: dict, images: list, labels: list, num_classes: list[int], steps: int,
@@ -298,9 +318,9 @@ class IclLearner(Learner):
     """`steps` ICL steps from `start` (or from the saved loop `resume`); each step's prompts come from one
     of the datasets (in turn). `after_step` gets the loop {step, params, batch_stats, opt_leaves}."""
     config = self.config
-    seed = config["seed"]
-    k, q, p, vocab = (config["context_size"], config["queries_per_prompt"], config["prompts_per_step"],
-                      config["label_vocab"])
+    seed = config.seed
+    k, q, p, vocab = (config.context_size, config.queries_per_prompt, config.prompts_per_step,
+                      config.label_vocab)
     if resume is None:
       params, batch_stats, first = start["params"], start["batch_stats"], 0
       opt_leaves = self._fn(jit, "optimizer_init")(params)
@@ -331,8 +351,8 @@ class IclLearner(Learner):
     config = self.config
     multi_label, num_classes = data.multi_label, data.num_classes
     outputs = head["bias"].shape[0]
-    steps = config["num_steps"]
-    warmup_steps = round(config["warmup_fraction"] * steps)
+    steps = config.num_steps
+    warmup_steps = round(config.warmup_fraction * steps)
     step_fn = self._fn(jit, "head_train_step_multi_label" if multi_label else "head_train_step_single_label")
     preprocess = self._fn(jit, "train_preprocess")
     if resume is None:
@@ -341,13 +361,13 @@ class IclLearner(Learner):
     else:
       params, batch_stats, opt_leaves, first = _saved_loop(resume)
       head = to_device(resume["head"])
-    data_seed = int(derive_key(words, config["seed"], Purpose.DATA)[0])
+    data_seed = int(derive_key(words, config.seed, Purpose.DATA)[0])
     for step in range(first, steps):
-      batch = data.batch_at(step, config["batch_size"], seed=data_seed)
+      batch = data.batch_at(step, config.batch_size, seed=data_seed)
       labels = np.asarray(batch["labels"])
       labels = (np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1]))) if multi_label
                 else labels.astype(np.int32))
-      inputs = preprocess(derive_key(words, config["seed"], Purpose.AUGMENT, step), batch["images"])
+      inputs = preprocess(derive_key(words, config.seed, Purpose.AUGMENT, step), batch["images"])
       params, batch_stats, head, opt_leaves, _ = step_fn(
           params, batch_stats, head, opt_leaves, inputs, labels, np.int32(num_classes),
           np.float32(learning_rate), np.int32(step), np.int32(warmup_steps), np.int32(steps))
@@ -367,12 +387,12 @@ class IclLearner(Learner):
     index, step = int(saved.get("candidate", -1)), int(saved.get("step", -1))
     fits = (all(key in saved for key in keys) and int(saved["route"]) == ROUTES.index(route)
             and np.shape(saved["dev_error"]) == (num_candidates,) and 0 <= index < num_candidates
-            and 0 <= step <= self.config["num_steps"] and same_shapes({key: saved[key] for key in expected}, expected))
+            and 0 <= step <= self.config.num_steps and same_shapes({key: saved[key] for key in expected}, expected))
     if not fits:
       found = {key: np.asarray(saved[key]).tolist() for key in ("route", "candidate", "step") if key in saved}
       raise LearnerError(
           f"the in-task checkpoint of {task.info.name!r} does not match this config (route {route!r}, "
-          f"{num_candidates} candidates, {self.config['num_steps']} steps; saved {found}); resume with the "
+          f"{num_candidates} candidates, {self.config.num_steps} steps; saved {found}); resume with the "
           "config it was written with"
       )
     if index == 0:
@@ -388,11 +408,11 @@ class IclLearner(Learner):
   def _contexts(self, data: DataView, words) -> dict:
     """`eval_contexts` balanced contexts from `data`, each with its own random class-to-id assignment."""
     config = self.config
-    rng = np.random.default_rng(derive_key(words, config["seed"], Purpose.CONTEXT, len(data)))
+    rng = np.random.default_rng(derive_key(words, config.seed, Purpose.CONTEXT, len(data)))
     labels = np.asarray(data.labels)
-    index = np.stack([balanced_context(np.arange(len(data)), labels, config["context_size"], rng)
-                      for _ in range(config["eval_contexts"])])
-    perm = np.stack([random_assignment(config["label_vocab"], rng) for _ in range(config["eval_contexts"])])
+    index = np.stack([balanced_context(np.arange(len(data)), labels, config.context_size, rng)
+                      for _ in range(config.eval_contexts)])
+    perm = np.stack([random_assignment(config.label_vocab, rng) for _ in range(config.eval_contexts)])
     return {"images": np.asarray(data.images)[index], "labels": labels[index].astype(np.int32), "perm": perm}
 
   def _context_cache(self, jit, model: dict, entry: dict):
@@ -417,7 +437,7 @@ class IclLearner(Learner):
     score = self._fn(jit, "score")
     perm = np.asarray(entry["perm"], np.int32)
     parts = []
-    for batch in data.ordered_batches(self.config["eval_batch_size"]):
+    for batch in data.ordered_batches(self.config.eval_batch_size):
       log_probs = score(model["params"], model["batch_stats"], cache, self._eval_images(jit, batch["images"]),
                         perm, np.int32(num_classes))
       parts.append(np.asarray(log_probs)[batch["mask"], :num_classes])
@@ -426,7 +446,7 @@ class IclLearner(Learner):
   def _prototypes(self, jit, model: dict, data: DataView, multi_label: bool) -> dict:
     features = np.concatenate([
         self._features(jit, model, batch["images"])[batch["mask"]]
-        for batch in data.ordered_batches(self.config["eval_batch_size"])
+        for batch in data.ordered_batches(self.config.eval_batch_size)
     ])
     labels = np.asarray(data.labels)
     if multi_label:
@@ -476,27 +496,3 @@ def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:
 
 def _padded(values: list[float], length: int) -> np.ndarray:
   return np.array(list(values) + [np.nan] * (length - len(values)), dtype=np.float64)
-
-
-def _validate(owner: str, config: dict[str, Any]) -> None:
-  def fail(key: str, why: str):
-    raise ConfigError(f"{owner}.{key} {why}; got {config[key]!r}")
-
-  if config["mode"] not in MODES:
-    fail("mode", f"must be one of {MODES}")
-  if config["encoder"] not in icl_model.ENCODERS:
-    fail("encoder", f"must be one of {icl_model.ENCODERS}")
-  selection.check_select_by(owner, config["select_by"])
-  if not config["learning_rates"] or not all(
-      isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr >= 0 for lr in config["learning_rates"]):
-    fail("learning_rates", "must be a non-empty list of numbers >= 0")
-  if config["label_vocab"] < 2:
-    fail("label_vocab", "must be >= 2")
-  for key in ("width", "context_size", "queries_per_prompt", "prompts_per_step", "eval_contexts",
-              "num_steps", "batch_size", "eval_batch_size", "prequential_first_chunk"):
-    if config[key] < 1:
-      fail(key, "must be >= 1")
-  if not 0 <= config["warmup_fraction"] < 1:
-    fail("warmup_fraction", "must be in [0, 1)")
-  if "d_input" in config["sequence"] or "d_output" in config["sequence"]:
-    fail("sequence", "sets d_input/d_output itself (encoder features in, label_vocab out); drop them")

@@ -1,6 +1,6 @@
 """The icl learner's compiled computations: module-level functions whose first argument is the `Network`.
 
-`functions(architecture)` binds them once per architecture (their identity is the metered jit's cache key),
+`functions(config)` binds them once per architecture (their identity is the metered jit's cache key),
 so every task, candidate and learner with that architecture shares their compilations.
 """
 from __future__ import annotations
@@ -27,20 +27,30 @@ def decay_mask(params) -> Any:
   return jax.tree_util.tree_map_with_path(decayed, params)
 
 
-@functools.cache
-def functions(architecture: str) -> toolkit.CompiledFunctions:
-  """The compiled functions of one architecture, given as JSON of the `IclModel` options and weight_decay."""
-  options = json.loads(architecture)
-  weight_decay = options.pop("weight_decay")
-  build = functools.partial(_build, options)
+ARCHITECTURE = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
+                "weight_decay")  # the options the compiled functions depend on
+_FUNCTIONS: dict[str, toolkit.CompiledFunctions] = {}
+
+
+def functions(config) -> toolkit.CompiledFunctions:
+  """The compiled functions of `config`'s architecture (an `IclConfig`), shared by every learner with it."""
+  options = config.as_dict()
+  key = json.dumps({name: options[name] for name in ARCHITECTURE}, sort_keys=True)
+  if key not in _FUNCTIONS:
+    _FUNCTIONS[key] = _compiled(config)
+  return _FUNCTIONS[key]
+
+
+def _compiled(config) -> toolkit.CompiledFunctions:
+  build = functools.partial(_build, config)
   abstract = nnx.eval_shape(lambda: build(nnx.Rngs(0)))
   graphdef, _, _ = icl_model.split(abstract)
   tx = optax.chain(
       optax.clip_by_global_norm(1.0),
       optax.scale_by_adam(),
-      optax.add_decayed_weights(weight_decay, mask=decay_mask),
+      optax.add_decayed_weights(config.weight_decay, mask=decay_mask),
   )
-  net = Network(graphdef, tx, options["image_size"], abstract.feature_dim)
+  net = Network(graphdef, tx, config.image_size, abstract.feature_dim)
   return toolkit.CompiledFunctions(net, {
       "model_init": (bind(model_init, net, build), {}),
       **toolkit.common_definitions(net),
@@ -54,10 +64,10 @@ def functions(architecture: str) -> toolkit.CompiledFunctions:
   })
 
 
-def _build(options: dict, rngs: nnx.Rngs) -> IclModel:
-  return IclModel(encoder=options["encoder"], width=options["width"],
-                  blocks_per_stage=tuple(options["blocks_per_stage"]), image_size=options["image_size"],
-                  vit=options["vit"], sequence=options["sequence"], label_vocab=options["label_vocab"], rngs=rngs)
+def _build(config, rngs: nnx.Rngs) -> IclModel:
+  return IclModel(encoder=config.encoder, width=config.width, blocks_per_stage=config.blocks_per_stage,
+                  image_size=config.image_size, vit=config.vit, sequence=config.sequence,
+                  label_vocab=config.label_vocab, rngs=rngs)
 
 
 def _merged(net: Network, params, batch_stats) -> IclModel:

@@ -11,6 +11,7 @@ through `task.jit`: its FLOPs are metered like any learner's.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -18,12 +19,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nevis.errors import ConfigError
 from nevis.learners import augment
 from nevis.learners import toolkit
 from nevis.learners.selection import lowest
 from nevis.learners.toolkit import derive_key, head_outputs, key_words, map_batches, padded_labels
 from nevis.metrics.classification import mean_log_loss, task_error
+from nevis.options import Options, option
 from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
@@ -59,67 +60,66 @@ def _functions(image_size: int):
   return linear_features, linear_moments, linear_train_step, linear_forward
 
 
+@dataclasses.dataclass(frozen=True)
+class LinearConfig(Options):
+  image_size: int = option(16, "side of the downscaled images, in pixels", minimum=1)
+  num_steps: int = option(300, "Adam steps per trial", minimum=1)
+  batch_size: int = option(128, "training batch", minimum=1)
+  learning_rate: float = option(0.01, "peak learning rate (cosine decay to 0)", minimum=0)
+  l2_values: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "L2 strengths, one trial each, chosen on dev", minimum=0)
+  eval_batch_size: int = option(128, "images per call when computing features and logits", minimum=1)
+  head_min_outputs: int = option(16, "the head's fewest outputs (a power of two): one compilation for many tasks",
+                                 minimum=1)
+  seed: int = option(0, "seed of the batch order", minimum=0)
+
+  def check(self):
+    if not self.l2_values:
+      self.fail("l2_values", "must hold at least one value")
+    if self.learning_rate <= 0:
+      self.fail("learning_rate", "must be > 0")
+
+
 @register_learner("linear")
 class LinearLearner(Learner):
   """Softmax regression on standardised downscaled pixels, L2 strength chosen on dev."""
 
-  defaults = {
-      "image_size": 16,
-      "num_steps": 300,
-      "batch_size": 128,
-      "learning_rate": 0.01,
-      "l2_values": [1e-4, 1e-3, 1e-2],
-      "eval_batch_size": 128,
-      "head_min_outputs": 16,
-      "seed": 0,
-  }
-
-  def __init__(self, **config):
-    super().__init__(**config)
-    c, owner = self.config, type(self).__name__
-    if not c["l2_values"] or not all(isinstance(v, (int, float)) and v >= 0 for v in c["l2_values"]):
-      raise ConfigError(f"{owner}.l2_values must be a non-empty list of numbers >= 0; got {c['l2_values']!r}")
-    for key in ("image_size", "num_steps", "batch_size", "eval_batch_size", "head_min_outputs"):
-      if c[key] < 1:
-        raise ConfigError(f"{owner}.{key} must be >= 1; got {c[key]!r}")
-    if c["learning_rate"] <= 0:
-      raise ConfigError(f"{owner}.learning_rate must be > 0; got {c['learning_rate']!r}")
+  Config = LinearConfig
 
   def init(self, ctx: InitContext) -> State:
     return {"models": {}}
 
   def _features(self, jit, images) -> np.ndarray:
     """(N, image_size**2 * 3) float32 pixels of uint8 images, computed once per image."""
-    features = jit(_functions(self.config["image_size"])[0])
-    return map_batches(features, np.asarray(images), self.config["eval_batch_size"])
+    features = jit(_functions(self.config.image_size)[0])
+    return map_batches(features, np.asarray(images), self.config.eval_batch_size)
 
   def _logits(self, jit, model, features) -> np.ndarray:
-    forward = jit(_functions(self.config["image_size"])[3])
+    forward = jit(_functions(self.config.image_size)[3])
     return map_batches(lambda chunk: forward(model["params"], chunk, model["mean"], model["scale"]), features,
-                       self.config["eval_batch_size"])
+                       self.config.eval_batch_size)
 
   def train(self, task: TrainingTask, state: State) -> State:
     c, info = self.config, task.info
-    _, moments, step_fn, _ = _functions(c["image_size"])
+    _, moments, step_fn, _ = _functions(c.image_size)
     step_fn = task.jit(step_fn, static_argnames="multi_label")
     # The pixels of every training image once, rather than again in every step that draws it.
     train_features = self._features(task.jit, task.train.images)
     mean, variance = (np.asarray(v) for v in task.jit(moments)(train_features))
     scale = (1.0 / np.sqrt(variance + 1e-2)).astype(np.float32)  # the floor keeps flat pixels finite
-    outputs = head_outputs(info.num_classes, c["head_min_outputs"])
-    data_seed = int(derive_key(key_words(task.rng), c["seed"], _DATA_KEY)[0])
-    l2_values = [float(v) for v in c["l2_values"]] if len(task.dev) else [float(c["l2_values"][0])]
+    outputs = head_outputs(info.num_classes, c.head_min_outputs)
+    data_seed = int(derive_key(key_words(task.rng), c.seed, _DATA_KEY)[0])
+    l2_values = [float(v) for v in c.l2_values] if len(task.dev) else [float(c.l2_values[0])]
     dev_features = self._features(task.jit, task.dev.images) if len(task.dev) else None
     errors, losses, models = [], [], []
     for l2 in l2_values:
       params = {"kernel": np.zeros((mean.shape[0], outputs), np.float32), "bias": np.zeros((outputs,), np.float32)}
       opt_state = _OPTIMIZER.init(params)
-      for step in range(c["num_steps"]):
-        batch = task.train.batch_at(step, c["batch_size"], seed=data_seed)
+      for step in range(c.num_steps):
+        batch = task.train.batch_at(step, c.batch_size, seed=data_seed)
         labels = padded_labels(batch["labels"], outputs, info.multi_label)
         params, opt_state = step_fn(
             params, opt_state, train_features[batch["index"]], labels, mean, scale, np.int32(info.num_classes),
-            np.float32(c["learning_rate"]), np.float32(l2), np.int32(step), np.int32(c["num_steps"]),
+            np.float32(c.learning_rate), np.float32(l2), np.int32(step), np.int32(c.num_steps),
             multi_label=info.multi_label,
         )
       model = {"params": params, "mean": mean, "scale": scale}

@@ -66,7 +66,7 @@ def test_listings(run_cli):
         (RUN + ["--set", "evaluate_past=maybe"], ["evaluate_past must be true or false"]),
         (RUN + ["--set", "evaluate_on=train"], ["evaluate_on must be one of dev_test, test"]),
         (RUN + ["--set", "learner_options.num_step=3"], ["unknown key 'num_step'", "did you mean 'num_steps'"]),
-        (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be int"]),
+        (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be an integer"]),
         (RUN + ["--set", "stream_options.num_task=2"], ["unknown option 'num_task'", "did you mean 'num_tasks'"]),
         (["run", "missing.yaml"], ["config file 'missing.yaml' does not exist"]),
         (["run", "--resume"], ["--resume needs --workdir"]),
