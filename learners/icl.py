@@ -50,7 +50,6 @@ interrupted by a crash restarts); icl_only trains nothing and needs none.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -59,102 +58,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import icl_model, icl_steps, selection
-from nevis.learners.nn.blocks import MIXERS, SequenceModelConfig, VitEncoderConfig
-from nevis.learners.selection import LEARNING_RATES_DOC, SearchConfig
+from nevis.learners import icl_steps, selection
+from nevis.learners.icl_config import IclConfig
+from nevis.learners.icl_prompts import balanced_context, random_assignment, sample_prompt
+from nevis.learners.icl_prototypes import masked_means, prototype_logits
 from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, saved_list, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
-from nevis.options import option
 from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask, registered_name
 from nevis.registry import register_learner
 
-MODES = ("icl_only", "ft_only", "icl_ft")
 ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hold arrays and numbers
 
 AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
-
-
-@dataclasses.dataclass(frozen=True)
-class IclSequence(SequenceModelConfig):
-  """The causal sequence model over example tokens; d_input and d_output are the learner's to set."""
-
-  d_model: int = dataclasses.field(default=64, metadata={"doc": "width of every token", "minimum": 1})
-
-
-@dataclasses.dataclass(frozen=True)
-class IclVit(VitEncoderConfig):
-  """The ViT encoder (encoder: vit); image_size and in_channels are the learner's to set."""
-
-  d_model: int = dataclasses.field(default=64, metadata={"doc": "width of every token", "minimum": 1})
-  mixer: str = dataclasses.field(default="softmax", metadata={"doc": "token mixer", "choices": MIXERS})
-
-
-@dataclasses.dataclass(frozen=True)
-class IclConfig(SearchConfig):
-  """Options of the in-context learner."""
-
-  mode: str = option("icl_ft", "icl_only (no weight update), ft_only (encoder + head) or icl_ft (prompts)",
-                     choices=MODES)
-  encoder: str = option("resnet", "the image encoder", choices=icl_model.ENCODERS)
-  width: int = option(16, "encoder resnet: channels of the first stage", minimum=1)
-  blocks_per_stage: tuple[int, ...] = option((1, 1, 1), "encoder resnet: residual blocks of each stage", minimum=1)
-  image_size: int = option(32, "side of the encoder's input in pixels", minimum=1)
-  vit: IclVit = option(IclVit(), "encoder vit: its options")
-  sequence: IclSequence = option(IclSequence(), "the sequence model: mixer, mlp, d_model, peer, ...")
-  label_vocab: int = option(16, "label ids a prompt can show; tasks with more classes take the head route",
-                            minimum=2)
-  context_size: int = option(16, "examples in a context", minimum=1)
-  queries_per_prompt: int = option(8, "queries after each training context", minimum=1)
-  prompts_per_step: int = option(4, "prompts in a training step", minimum=1)
-  eval_contexts: int = option(2, "contexts a prediction averages over", minimum=1)
-  num_steps: int = option(100, "steps per candidate", minimum=1)
-  learning_rates: tuple[float, ...] = option((3e-4, 1e-3), LEARNING_RATES_DOC, minimum=0)
-  batch_size: int = option(32, "head route: training batch", minimum=1)
-  weight_decay: float = option(1e-4, "AdamW weight decay of kernels, embeddings and expert tables", minimum=0)
-  warmup_fraction: float = option(0.1, "linear warm-up, as a fraction of the steps", minimum=0, below=1)
-  eval_batch_size: int = option(128, "images per call when scoring and embedding", minimum=1)
-  seed: int = option(0, "seed of initialisation, prompts, contexts and augmentations", minimum=0)
-
-  def check(self):
-    super().check()
-    if self.sequence.d_input is not None or self.sequence.d_output is not None:
-      self.fail("sequence", "sets d_input/d_output itself (encoder features in, label_vocab out); drop them")
-
-
-# --- prompt sampling (host side, a pure function of the generator it is given) ----------------------
-
-
-def balanced_context(pool: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-  """k indices from `pool`, classes taken round-robin in a random class order (cycling if the pool is
-  small), then shuffled: every class present gets about k / K examples."""
-  pool = pool[rng.permutation(len(pool))]
-  classes = rng.permutation(np.unique(labels[pool]))
-  by_class = [pool[labels[pool] == c] for c in classes]
-  picked, depth = [], 0
-  while len(picked) < k:
-    for members in by_class:
-      if len(picked) == k:
-        break
-      picked.append(members[depth % len(members)])
-    depth += 1
-  return rng.permutation(np.asarray(picked, dtype=np.int64))
-
-
-def sample_prompt(labels: np.ndarray, k: int, q: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-  """(context indices (k,), query indices (q,)): queries first, the context balanced from the rest.
-  With fewer than q + 1 examples, queries are drawn with replacement and may reappear in the context."""
-  n = len(labels)
-  order = rng.permutation(n)
-  if n > q:
-    queries, pool = order[:q], order[q:]
-  else:
-    queries, pool = rng.integers(0, n, q), order
-  return balanced_context(pool, labels, k, rng), queries
-
-
-def random_assignment(label_vocab: int, rng: np.random.Generator) -> np.ndarray:
-  """perm (V,): class c is shown as label id perm[c]."""
-  return rng.permutation(label_vocab).astype(np.int32)
 
 
 # --- the learner ------------------------------------------------------------------------------------
@@ -451,9 +366,9 @@ class IclLearner(Learner):
     labels = np.asarray(data.labels)
     if multi_label:
       positive = labels.astype(bool)
-      return {"positive": _masked_means(features, positive), "negative": _masked_means(features, ~positive)}
+      return {"positive": masked_means(features, positive), "negative": masked_means(features, ~positive)}
     one_hot = labels[:, None] == np.arange(data.num_classes)[None]
-    return {"means": _masked_means(features, one_hot)}
+    return {"means": masked_means(features, one_hot)}
 
   def _features(self, jit, model: dict, images) -> np.ndarray:
     features = np.asarray(self._fn(jit, "features")(model["params"], model["batch_stats"],
@@ -467,25 +382,6 @@ class IclLearner(Learner):
 
   def _eval_images(self, jit, images) -> jax.Array:
     return self._fn(jit, "eval_preprocess")(np.asarray(images))
-
-
-def prototype_logits(features: np.ndarray, entry: dict, multi_label: bool) -> np.ndarray:
-  """Nearest-class-mean scores (see module docstring) of unit-norm features (B, F)."""
-  def squared_distances(means):
-    return np.sum((features[:, None, :] - np.asarray(means)[None]) ** 2, axis=-1)
-
-  if multi_label:
-    logits = squared_distances(entry["negative"]) - squared_distances(entry["positive"])
-  else:
-    logits = -squared_distances(entry["means"])
-  return logits.astype(np.float32)
-
-
-def _masked_means(features: np.ndarray, members: np.ndarray) -> np.ndarray:
-  """(K, F) mean feature of each column of `members` (N, K); a column without members gets zeros."""
-  members = members.astype(np.float64)
-  counts = members.sum(axis=0)[:, None]
-  return (members.T @ features / np.maximum(counts, 1.0)).astype(np.float32)
 
 
 def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:

@@ -10,7 +10,7 @@ from nevis.learners.icl import ROUTES, IclLearner
 from nevis.meter import ComputeMeter
 from nevis.registry import LEARNERS
 
-from icl_fixtures import (
+from tests.learners.icl.icl_fixtures import (
   CountingJit, channel_split, colour_split, colour_task, init_context, leaves_equal, make_task, tiny_config,
 )
 

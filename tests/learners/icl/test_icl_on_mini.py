@@ -10,7 +10,7 @@ import nevis
 from nevis import config as config_lib
 from nevis.runner import Runner
 
-from icl_fixtures import tiny_config
+from tests.learners.icl.icl_fixtures import tiny_config
 
 
 @pytest.fixture(scope="module")

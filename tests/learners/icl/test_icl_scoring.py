@@ -9,9 +9,10 @@ from flax import nnx
 
 from nevis.learners import icl_model
 from nevis.learners.nn.blocks import SequenceModelConfig, VitEncoderConfig
-from nevis.learners.icl import IclLearner, balanced_context, sample_prompt
+from nevis.learners.icl import IclLearner
+from nevis.learners.icl_prompts import balanced_context, sample_prompt
 
-from icl_fixtures import PEER, colour_split, colour_task, init_context, tiny_config
+from tests.learners.icl.icl_fixtures import PEER, colour_split, colour_task, init_context, tiny_config
 
 
 def test_class_log_probs_reads_ids_through_the_assignment():
