@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from nevis import config as config_lib, failures, guard, preflight, results as results_lib
 from nevis.config import RunConfig
@@ -155,7 +156,7 @@ class Runner:
   # ------------------------------------------------------------------------------------------------
   def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
     """The loop: every task not recorded yet, in stream order, from the state after the last recorded one."""
-    self._root_key = jax.random.PRNGKey(self.config.seed)
+    self._root_key = _root_key(self.config.seed)
     context = InitContext(jax.random.fold_in(self._root_key, 2**20), self.meter.learner_jit,
                           tuple(t.info for t in tasks))
     with self.calls.code("init", into=self.resources.setup):
@@ -179,6 +180,7 @@ class Runner:
         state = self._run_task(store, learner, evaluators, states, position, task, state)
       task_bar.update(1)
     self._current = (None, None)
+    states.finish()
     task_bar.close()
 
   def _evaluators(self, learner: Learner, tasks: list[Task], skipped: set[int]) -> list[Evaluator]:
@@ -245,3 +247,11 @@ class Runner:
         **fields,
     )
     return [train_event] + [event for score in scores for event in score.events]
+
+
+def _root_key(seed: int):
+  """`jax.random.PRNGKey(seed)`; for the default threefry key, whose data is (0, seed) for a 32-bit seed, built
+  on the host: the same key without an XLA compilation (about 0.3 s of every run)."""
+  if jax.config.jax_default_prng_impl == "threefry2x32" and 0 <= seed < 2**32:
+    return np.array([0, seed], np.uint32)
+  return jax.random.PRNGKey(seed)

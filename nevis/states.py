@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import json
 import shutil
+import threading
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -37,6 +38,7 @@ class LearnerStates:
     self.folder = workdir / "checkpoints"
     self.learner_name = learner_name
     self.last_trained: int | None = None  # the task whose state the next one starts from
+    self._removing: threading.Thread | None = None
 
   def task_folder(self, position: int) -> Path:
     return self.folder / f"task_{position}"
@@ -125,13 +127,27 @@ class LearnerStates:
       )
 
   def recorded(self, position: int) -> None:
-    """Task `position` is in the results: its folder goes, and every state but its own and the one before."""
-    shutil.rmtree(self.task_folder(position), ignore_errors=True)
+    """Task `position` is in the results: its folder goes, and every state but its own and the one before.
+
+    They are deleted on a thread of their own (the disk's time, not the CPU's); `finish()` waits for it. A
+    deletion cut short leaves only what no resume reads, which the next `recorded` or a resume removes."""
     keep = {f"state_{position}", f"state_{self.last_trained}"}
-    for old in self.folder.glob("state_*"):
-      if old.name not in keep:
-        shutil.rmtree(old, ignore_errors=True)
+    doomed = [self.task_folder(position)] + [old for old in self.folder.glob("state_*") if old.name not in keep]
+    self.finish()
+    self._removing = threading.Thread(target=_remove, args=(doomed,), name="nevis-remove")
+    self._removing.start()
     self.last_trained = position
+
+  def finish(self) -> None:
+    """Waits for the deletions `recorded` started."""
+    if self._removing is not None:
+      self._removing.join()
+      self._removing = None
 
   def _state_path(self, position: int) -> Path:
     return self.folder / f"state_{position}"
+
+
+def _remove(folders: list[Path]) -> None:
+  for folder in folders:
+    shutil.rmtree(folder, ignore_errors=True)

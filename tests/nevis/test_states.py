@@ -90,3 +90,14 @@ def test_crash_point_after_the_state_comes_once_it_is_written(tmp_path, monkeypa
                       lambda name: seen.append((name, (tmp_path / "checkpoints" / "state_2").is_dir())))
   LearnerStates(tmp_path, "test").checkpoint_while(2, a_task(), a_state(), ComputeMeter(), lambda state: [])
   assert seen == [("after_state:2", True)]
+
+
+def test_recorded_removes_the_task_folder_and_old_states_by_the_time_it_finishes(tmp_path):
+  states = LearnerStates(tmp_path, "test")
+  for position in range(3):
+    states.task_folder(position).mkdir(parents=True)
+    (states.task_folder(position) / "ckpt_0").mkdir()
+    states.checkpoint(position, a_task(), a_state())
+    states.recorded(position)
+  states.finish()
+  assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["state_1", "state_2"]
