@@ -67,6 +67,8 @@ def main() -> None:
   batches = Timed(protocol.DataView, "batch_at")
   in_task_saves = Timed(checkpoints.RunnerCheckpointHook, "save")
   background = Timed(checkpoints.BackgroundSave, "__init__")
+  read_backs = []
+  _count_read_backs(read_backs)
   waits = Timed(checkpoints.BackgroundSave, "result")
 
   config = config_lib.resolve({}, args.overrides, stream=args.stream, learner=args.learner)
@@ -80,7 +82,8 @@ def main() -> None:
     from nevis.report import load_results
 
     results = load_results(f"{tmp}/run")
-    background_cpu = background.calls * _save_cpu(f"{tmp}/run/checkpoints", tmp)
+    save_cpu, load_cpu = _save_cpu(f"{tmp}/run/checkpoints", tmp)
+    background_cpu = background.calls * save_cpu + sum(read_backs) * load_cpu
   t, meter = runner.timings, runner.meter
   inside = (meter.count_seconds, in_task_saves.wall)
   concurrent = (lookup.cpu, batches.cpu, background_cpu)
@@ -100,8 +103,8 @@ def main() -> None:
         f"{meter.lookup_seconds:.2f} s)")
   print(f"  harness, batch assembly      {batches.cpu:8.2f} s  CPU over {batches.calls} batches (wall clock "
         f"{batches.wall:.2f} s)")
-  print(f"  harness, state checkpoints   {background_cpu:8.2f} s  CPU of {background.calls} writes beside scoring "
-        f"(and {waits.wall:.2f} s waiting for them, outside the learner)")
+  print(f"  harness, state checkpoints   {background_cpu:8.2f} s  CPU of {background.calls} writes and "
+        f"{sum(read_backs)} read-backs beside scoring (and {waits.wall:.2f} s waiting for them, outside the learner)")
   print(f"harness share of wall time     {100 * harness / wall:8.2f} %   (goal < 3%)")
   wall_clock = wall - t.learner_s + meter.count_seconds + meter.lookup_seconds + batches.wall
   print(f"  the same by wall clock only  {100 * wall_clock / wall:8.2f} %   (lookup and batches at wall clock, "
@@ -111,19 +114,32 @@ def main() -> None:
         f"{sum(backend_compiles):.1f} s)")
 
 
-def _save_cpu(folder: str, scratch: str, repeats: int = 3) -> float:
-  """Process CPU seconds of writing and reading back the run's last learner state (median of `repeats`)."""
+def _count_read_backs(read_backs: list) -> None:
+  original = checkpoints.BackgroundSave.__init__
+
+  def init(self, path, tree, *, read_back: bool = True):
+    read_backs.append(read_back)
+    original(self, path, tree, read_back=read_back)
+
+  checkpoints.BackgroundSave.__init__ = init
+
+
+def _save_cpu(folder: str, scratch: str, repeats: int = 3) -> tuple[float, float]:
+  """Process CPU seconds of writing, and of reading back, the run's last learner state (medians of `repeats`),
+  measured with nothing else running."""
   found = checkpoints.latest(folder, "state_")
   if found is None:
-    return 0.0
+    return 0.0, 0.0
   state = checkpoints.load_tree(found[1])
-  spent = []
+  saves, loads = [], []
   for i in range(repeats):
     started = time.process_time()
     checkpoints.save_tree(f"{scratch}/calibration_{i}", state)
+    saves.append(time.process_time() - started)
+    started = time.process_time()
     checkpoints.load_tree(f"{scratch}/calibration_{i}")
-    spent.append(time.process_time() - started)
-  return sorted(spent)[len(spent) // 2]
+    loads.append(time.process_time() - started)
+  return sorted(saves)[len(saves) // 2], sorted(loads)[len(loads) // 2]
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import logging
 import math
 import shutil
@@ -50,13 +51,52 @@ def save_tree(path: Path, tree: Any) -> None:
     shutil.rmtree(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   _check_space(path, tree)
+  host, on_device = _to_host(tree)
   threads = set(threading.enumerate())
   try:
     # Orbax refuses empty containers at the top level; wrap so every state is saveable.
-    _ckpt().save(path, {"tree": tree, "_": 0})
+    _ckpt().save(path, {"tree": host, "_": 0, _ON_DEVICE: on_device})
   except BaseException:
     _after_failed_save(path, threads)
     raise
+
+
+# JAX arrays are written as NumPy arrays, with where they were, and put back there by `load_tree`: orbax's
+# handler for JAX arrays costs twice the CPU per array of its NumPy one (about 1 ms against 0.5 on CPU).
+_ON_DEVICE = "on_device"  # JSON of {keystr of each such leaf: its device's id}: one leaf, not one per array
+_HOST_DTYPES = frozenset(np.dtype(t) for t in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
+                                               "uint32", "uint64", "float16", "float32", "float64"))
+
+
+def _to_host(tree: Any) -> tuple[Any, str]:
+  where = {}
+
+  def host(path, leaf):
+    if isinstance(leaf, jax.Array) and _host_dtype(leaf.dtype) and len(leaf.devices()) == 1:
+      where[jax.tree_util.keystr(path)] = next(iter(leaf.devices())).id
+      return np.asarray(leaf)
+    return leaf
+
+  return jax.tree_util.tree_map_with_path(host, tree), json.dumps(where)
+
+
+def _host_dtype(dtype) -> bool:
+  return dtype in _HOST_DTYPES or dtype == jax.numpy.bfloat16
+
+
+def _to_device(tree: Any, on_device: str) -> Any:
+  where = json.loads(on_device)
+  if not where:
+    return tree
+  devices = {device.id: device for device in jax.devices()}
+
+  def put(path, leaf):
+    device_id = where.get(jax.tree_util.keystr(path))
+    if device_id is None:
+      return leaf
+    return jax.device_put(leaf, devices.get(device_id, jax.devices()[0]))
+
+  return jax.tree_util.tree_map_with_path(put, tree)
 
 
 def _check_space(path: Path, tree: Any) -> None:
@@ -100,7 +140,8 @@ def load_tree(path: Path) -> Any:
     with warnings.catch_warnings():
       # Restoring without a target is what we want (state is plain pytrees on one host).
       warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
-      return _ckpt().restore(path)["tree"]
+      saved = _ckpt().restore(path)
+      return _to_device(saved["tree"], saved[_ON_DEVICE]) if _ON_DEVICE in saved else saved["tree"]
   except Exception as e:  # orbax and tensorstore raise many types for damaged files; all mean "unreadable"
     first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
     raise CheckpointError(f"{path} is corrupt ({type(e).__name__}: {first})") from None
@@ -132,15 +173,15 @@ def unsaveable_leaf(tree: Any) -> str | None:
 
 
 class BackgroundSave:
-  """`save_tree(path, tree)` then `load_tree(path)` on a thread of its own; `result()` waits for both and
-  returns the tree as read back, or raises what the save or the read raised.
+  """`save_tree(path, tree)`, then with `read_back` `load_tree(path)`, on a thread of its own; `result()` waits
+  and returns the tree as read back (None without `read_back`), or raises what the save or the read raised.
 
   The thread does harness work (`nevis.guard`): JAX transfers it makes are never charged to a learner call
   that runs meanwhile. Arrays are immutable and the tree's containers are not touched, so the caller may go
   on using `tree` while it is written."""
 
-  def __init__(self, path: Path, tree: Any):
-    self.path, self._tree = Path(path), tree
+  def __init__(self, path: Path, tree: Any, *, read_back: bool = True):
+    self.path, self._tree, self._read_back = Path(path), tree, read_back
     self._restored: Any = None
     self._error: BaseException | None = None
     self._thread = threading.Thread(target=self._run, name=f"nevis-save-{self.path.name}")
@@ -150,7 +191,8 @@ class BackgroundSave:
     try:
       with guard.harness_work():
         save_tree(self.path, self._tree)
-        self._restored = load_tree(self.path)
+        if self._read_back:
+          self._restored = load_tree(self.path)
     except BaseException as error:  # handed to the caller by result()
       self._error = error
     finally:

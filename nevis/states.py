@@ -1,10 +1,11 @@
 """The learner's state between tasks, in the workdir's `checkpoints/` folder.
 
 - `state_<p>`: the state after task p. The runner always continues from the checkpointed state (saved,
-  then read back), so an interrupted and an uninterrupted run take the same path. The save and the read-back
-  run on a thread of their own while the learner is scored (`checkpoint_while`): the scoring gets the state
-  as it will read back (`checkpoints.as_restored`), which the read-back must then match bit for bit (if it
-  ever does not, the scores are thrown away and taken again on the state read back). The state after the
+  then read back), so an interrupted and an uninterrupted run take the same path. `checkpoint_while` writes it
+  on a thread of its own while the learner is scored, which gets the state as it will read back
+  (`checkpoints.as_restored`, made in memory). The first state of a run is also read back and must match it
+  bit for bit; if it ever does not, its scores are thrown away and taken again on the read-back, and the run
+  goes on with `checkpoint`. The state after the
   last trained task and the one before it are kept: if the last is lost, `--resume --redo-last-task`
   trains that task again from the one before.
 - `task_<p>`: a task's own folder (within-task checkpoints, partial prequential scores), removed once the
@@ -39,6 +40,8 @@ class LearnerStates:
     self.learner_name = learner_name
     self.last_trained: int | None = None  # the task whose state the next one starts from
     self._removing: threading.Thread | None = None
+    # Whether `checkpoints.as_restored` gave what this run's first state read back as (None: not checked yet).
+    self._model_holds: bool | None = None
 
   def task_folder(self, position: int) -> Path:
     return self.folder / f"task_{position}"
@@ -97,15 +100,17 @@ class LearnerStates:
     """`checkpoint`, with `score(state as read back)` run while the state is written: returns (the state the
     run continues from, what `score` returned), the same as `checkpoint` then `score` would, sooner.
 
-    `score` runs on `checkpoints.as_restored(state)`; should the read-back differ from it in any detail, the
-    meter's totals go back to where they were and `score` runs again on the read-back."""
+    `score` runs on `checkpoints.as_restored(state)`. The first time, the state is also read back; should the
+    read-back differ from it in any detail, the meter's totals go back to where they were, `score` runs again
+    on the read-back, and later states are written and read back before they are scored (`checkpoint`)."""
     self._check_saveable(task, state)
-    expected = checkpoints.as_restored(state)
-    if expected is None:  # a state whose round trip is not modelled: one step after the other
+    expected = checkpoints.as_restored(state) if self._model_holds is not False else None
+    if expected is None:  # a round trip not modelled: one step after the other
       state = self.checkpoint(position, task, state)
       return state, score(state)
     totals = copy.deepcopy(meter.totals)
-    pending = checkpoints.BackgroundSave(self._state_path(position), state)
+    check = self._model_holds is None
+    pending = checkpoints.BackgroundSave(self._state_path(position), state, read_back=check)
     try:
       scores = score(expected)
     except BaseException:
@@ -113,10 +118,12 @@ class LearnerStates:
       raise
     restored = pending.result()
     crash_point(f"after_state:{position}")
-    if checkpoints.identical(expected, restored):
-      return expected, scores  # the object scored is the one the run goes on with, as in `checkpoint`
-    meter.totals = totals
-    return restored, score(restored)
+    if check:
+      self._model_holds = checkpoints.identical(expected, restored)
+      if not self._model_holds:
+        meter.totals = totals
+        return restored, score(restored)
+    return expected, scores  # the object scored is the one the run goes on with, as in `checkpoint`
 
   def _check_saveable(self, task: Task, state) -> None:
     unsaveable = checkpoints.unsaveable_leaf(state)

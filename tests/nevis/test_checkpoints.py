@@ -2,6 +2,8 @@
 (`identical`), and written on a thread of its own (`BackgroundSave`)."""
 from __future__ import annotations
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -90,3 +92,20 @@ def test_numpy_bool_scalars_are_named_as_unsaveable():
   assert checkpoints.unsaveable_leaf({"flag": np.bool_(True)}) == (
       "state['flag'] is a NumPy bool scalar (use bool(...) or a NumPy array)")
   assert checkpoints.unsaveable_leaf({"flags": np.array([True]), "flag": True}) is None
+
+
+def test_jax_arrays_are_written_from_the_host_and_put_back_on_their_device(tmp_path):
+  tree = every_kind_of_leaf()
+  checkpoints.save_tree(tmp_path / "new", tree)
+  raw = checkpoints._ckpt().restore(tmp_path / "new")
+  assert isinstance(raw["tree"]["z_weights"], np.ndarray) and isinstance(raw["tree"]["numpy"], np.ndarray)
+  on_device = json.loads(raw["on_device"])
+  assert sorted(on_device) == sorted(f"['{key}']" for key, leaf in tree.items() if isinstance(leaf, jax.Array))
+  assert set(on_device.values()) == {jax.devices()[0].id}
+  assert checkpoints.identical(checkpoints.load_tree(tmp_path / "new"), checkpoints.as_restored(tree))
+
+
+def test_checkpoints_written_before_jax_arrays_went_through_the_host_still_read(tmp_path):
+  tree = every_kind_of_leaf()
+  checkpoints._ckpt().save(tmp_path / "old", {"tree": tree, "_": 0})  # how save_tree wrote them before
+  assert checkpoints.identical(checkpoints.load_tree(tmp_path / "old"), checkpoints.as_restored(tree))

@@ -46,7 +46,18 @@ def test_scores_the_state_as_read_back_while_it_is_written(tmp_path):
   assert checkpoints.identical(state, sequential)
 
 
-def test_a_read_back_that_differs_is_scored_again_with_the_meter_rewound(tmp_path, monkeypatch):
+def test_only_the_first_state_is_read_back(tmp_path, monkeypatch):
+  read = []
+  load = checkpoints.load_tree
+  monkeypatch.setattr(checkpoints, "load_tree", lambda path: read.append(path.name) or load(path))
+  states, meter = LearnerStates(tmp_path, "test"), ComputeMeter()
+  for position in range(3):
+    state, _ = states.checkpoint_while(position, a_task(), a_state(), meter, Scorer(meter))
+    assert checkpoints.identical(state, load(tmp_path / "checkpoints" / f"state_{position}"))
+  assert read == ["state_0"]
+
+
+def test_a_read_back_that_differs_is_scored_again_and_later_states_are_read_back_first(tmp_path, monkeypatch):
   modelled = checkpoints.as_restored
   monkeypatch.setattr(checkpoints, "as_restored", lambda tree: {**modelled(tree), "weights": jnp.zeros(4)})
   states, meter = LearnerStates(tmp_path, "test"), ComputeMeter()
@@ -55,6 +66,9 @@ def test_a_read_back_that_differs_is_scored_again_with_the_meter_rewound(tmp_pat
   assert len(score.seen) == 2 and score.seen[1] is state
   assert scores == [6.0] and checkpoints.identical(state, checkpoints.load_tree(tmp_path / "checkpoints" / "state_0"))
   assert meter.totals.flops["eval"] == 10.0  # the first scoring is not charged
+  state, scores = states.checkpoint_while(1, a_task(), a_state(), meter, score)
+  assert len(score.seen) == 3 and score.seen[2] is state and scores == [6.0]
+  assert checkpoints.identical(state, checkpoints.load_tree(tmp_path / "checkpoints" / "state_1"))
 
 
 def test_a_state_whose_round_trip_is_not_modelled_is_written_then_scored(tmp_path):
