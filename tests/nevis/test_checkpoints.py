@@ -2,14 +2,12 @@
 (`identical`), and written on a thread of its own (`BackgroundSave`)."""
 from __future__ import annotations
 
-import json
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nevis import checkpoints
+from nevis import checkpoints, tree_packing
 
 
 def every_kind_of_leaf() -> dict:
@@ -94,18 +92,29 @@ def test_numpy_bool_scalars_are_named_as_unsaveable():
   assert checkpoints.unsaveable_leaf({"flags": np.array([True]), "flag": True}) is None
 
 
-def test_jax_arrays_are_written_from_the_host_and_put_back_on_their_device(tmp_path):
-  tree = every_kind_of_leaf()
-  checkpoints.save_tree(tmp_path / "new", tree)
-  raw = checkpoints._ckpt().restore(tmp_path / "new")
-  assert isinstance(raw["tree"]["z_weights"], np.ndarray) and isinstance(raw["tree"]["numpy"], np.ndarray)
-  on_device = json.loads(raw["on_device"])
-  assert sorted(on_device) == sorted(f"['{key}']" for key, leaf in tree.items() if isinstance(leaf, jax.Array))
-  assert set(on_device.values()) == {jax.devices()[0].id}
-  assert checkpoints.identical(checkpoints.load_tree(tmp_path / "new"), checkpoints.as_restored(tree))
+def test_a_tree_is_written_as_its_structure_and_its_arrays_end_to_end(tmp_path, monkeypatch):
+  monkeypatch.setattr(tree_packing, "PACK_BYTES", 64)  # the big_ arrays stay leaves of their own
+  tree = {**every_kind_of_leaf(), "big_jax": jnp.arange(100.0), "big_numpy": np.arange(100),
+          "key": jax.random.key(2), "int_keys": {1: np.ones(2)}}
+  checkpoints.save_tree(tmp_path / "c", tree)
+  raw = checkpoints._ckpt().restore(tmp_path / "c")
+  assert set(raw["packed"]) == {"float32", "bfloat16", "int8", "int64", "float64", "bool"}
+  assert raw["packed"]["float32"].tolist() == [1.0, 1.0, 1.5] + list(range(6))  # committed, weak, z_weights
+  assert sorted(raw["big"]) == ["a1", "a2"] and all(isinstance(a, np.ndarray) for a in raw["big"].values())
+  assert len(raw["leaves"]) == 2  # the typed key and the dict with int keys: orbax writes them itself
+  assert isinstance(raw["structure"], str)
+  restored = checkpoints.load_tree(tmp_path / "c")
+  orbax_round_trip = {**checkpoints.as_restored(every_kind_of_leaf()), "big_jax": jnp.arange(100.0),
+                      "big_numpy": np.arange(100)}
+  checkpoints._ckpt().save(tmp_path / "plain", {"tree": tree, "_": 0})  # how save_tree wrote trees before
+  plain = checkpoints._ckpt().restore(tmp_path / "plain")["tree"]
+  for key in orbax_round_trip:
+    assert checkpoints.identical(restored[key], plain[key]), key
+  assert jax.random.key_data(restored["key"]).tolist() == [0, 2] and restored["int_keys"].keys() == plain["int_keys"].keys()
+  assert restored["numpy"].flags.owndata  # not a view that keeps the packed array alive
 
 
-def test_checkpoints_written_before_jax_arrays_went_through_the_host_still_read(tmp_path):
+def test_checkpoints_written_before_arrays_were_packed_still_read(tmp_path):
   tree = every_kind_of_leaf()
   checkpoints._ckpt().save(tmp_path / "old", {"tree": tree, "_": 0})  # how save_tree wrote them before
   assert checkpoints.identical(checkpoints.load_tree(tmp_path / "old"), checkpoints.as_restored(tree))
