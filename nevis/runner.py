@@ -18,10 +18,7 @@ import json
 import time
 from pathlib import Path
 
-import jax
-import numpy as np
-
-from nevis import config as config_lib, failures, guard, preflight, results as results_lib
+from nevis import config as config_lib, failures, guard, host_keys, preflight, results as results_lib
 from nevis.config import RunConfig
 from nevis.errors import ConfigError, UserError
 from nevis.evaluation import CurrentTask, Evaluator, HeldOutEvaluator, Scores
@@ -156,8 +153,8 @@ class Runner:
   # ------------------------------------------------------------------------------------------------
   def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
     """The loop: every task not recorded yet, in stream order, from the state after the last recorded one."""
-    self._root_key = _root_key(self.config.seed)
-    context = InitContext(jax.random.fold_in(self._root_key, 2**20), self.meter.learner_jit,
+    self._root_key = host_keys.root_key(self.config.seed)  # the run's keys, computed without compilations
+    context = InitContext(host_keys.fold_in(self._root_key, 2**20), self.meter.learner_jit,
                           tuple(t.info for t in tasks))
     with self.calls.code("init", into=self.resources.setup):
       state = learner.init(context)
@@ -201,7 +198,7 @@ class Runner:
     self.resources.start_task()
     self.meter.totals.helper = {}
     current = CurrentTask(position, task, *learner_views(task, self.config),
-                          key=jax.random.fold_in(self._root_key, position), folder=states.task_folder(position))
+                          key=host_keys.fold_in(self._root_key, position), folder=states.task_folder(position))
     before = self.meter.totals.as_dict()
     scores = [e.run(current, state) for e in evaluators if e.before_training]
     online = OnlinePrequential.recorder(current) if self.config.prequential == "online" else None
@@ -247,11 +244,3 @@ class Runner:
         **fields,
     )
     return [train_event] + [event for score in scores for event in score.events]
-
-
-def _root_key(seed: int):
-  """`jax.random.PRNGKey(seed)`; for the default threefry key, whose data is (0, seed) for a 32-bit seed, built
-  on the host: the same key without an XLA compilation (about 0.3 s of every run)."""
-  if jax.config.jax_default_prng_impl == "threefry2x32" and 0 <= seed < 2**32:
-    return np.array([0, seed], np.uint32)
-  return jax.random.PRNGKey(seed)

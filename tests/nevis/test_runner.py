@@ -159,14 +159,3 @@ def test_unmetered_training_is_rejected(tmp_path):
   with pytest.raises(nevis.UserError, match=r"ran <lambda> \(.*linear_learner.py:\d+\) with plain jax.jit during train"):
     run(tmp_path, learner="test_unmetered")
 
-
-@pytest.mark.parametrize("seed", [0, 1, 2**31 - 1, 2**31, 2**32 - 1])
-def test_root_key_is_prng_key_without_a_compilation(seed):
-  import jax
-
-  from nevis.runner import _root_key
-
-  key = _root_key(seed)
-  assert isinstance(key, np.ndarray) and key.dtype == np.uint32
-  assert key.tolist() == np.asarray(jax.random.PRNGKey(seed)).tolist()
-  assert np.array_equal(jax.random.fold_in(key, 7), jax.random.fold_in(jax.random.PRNGKey(seed), 7))
