@@ -158,4 +158,3 @@ def _reachable_arrays(root):
 def test_unmetered_training_is_rejected(tmp_path):
   with pytest.raises(nevis.UserError, match=r"ran <lambda> \(.*linear_learner.py:\d+\) with plain jax.jit during train"):
     run(tmp_path, learner="test_unmetered")
-
