@@ -154,7 +154,7 @@ class NevisLearnerRun:
 
 
 class NevisStepRun:
-  """The learner's compiled train step in a bare loop on one batch: no data path, no meter, no Python."""
+  """The learner's compiled train step in a bare loop on one batch: no data path, no meter, no learner loop."""
 
   def __init__(self, learner_run: NevisLearnerRun):
     import jax
@@ -178,9 +178,12 @@ class NevisStepRun:
     self.steps = plan.num_steps
 
   def block(self) -> None:
+    from nevis import guard
+
     params, stats, opt = self.params, self.batch_stats, self.opt
-    for _ in range(self.steps):
-      params, stats, opt, loss = self.step(params, stats, opt, *self.arguments)
+    with guard.METERED:  # JAX's C++ dispatch, as a metered call gets (the guard keeps other calls off it)
+      for _ in range(self.steps):
+        params, stats, opt, loss = self.step(params, stats, opt, *self.arguments)
     loss.block_until_ready()
 
 
