@@ -44,12 +44,14 @@ def print_streams(name: str | None, as_json: bool = False) -> None:
     print("\noptions (stream_options; in YAML, or --set stream_options.KEY=VALUE):")
     _print_options(_rows_of(options))
   print(f"\n{len(rows)} tasks (examples per split train/dev/dev_test/test where the data is prepared):")
-  print(f"{'#':>4} {'year':4} {'task':32s} {'classes':>7} {'kind':12s} {'examples':>27}")
+  print(f"{'#':>4} {'year':4} {'task':32s} {'classes':>7} {'kind':12s} {'examples':>27}  source")
+  source_w = max(shutil.get_terminal_size((120, 24)).columns - 93, 12)  # what is left of the line
   for r in rows:
     sizes = r["sizes"]
     counts = "/".join(str(sizes.get(s, "?")) for s in ("train", "dev", "dev_test", "test")) if sizes else "-"
-    print(f"{r['position']:4d} {r['year']:4d} {r['name'][:32]:32s} {r['classes']:7d} {r['kind']:12s} {counts:>27}"
-          + ("  held out" if r["held_out"] else ""))
+    source = r["source"] if len(r["source"]) <= source_w else r["source"][: source_w - 3] + "..."
+    print(f"{r['position']:4d} {r['year']:4d} {r['name'][:32]:32s} {r['classes']:7d} {r['kind']:12s} {counts:>27}  "
+          f"{source}{'  (held out)' if r['held_out'] else ''}".rstrip())
 
 
 def task_rows(stream) -> list[dict]:

@@ -86,7 +86,7 @@ def sized_stream(options):
   for i, prepared in enumerate((True, False)):
     info = nevis.TaskInfo(name=f"sized_{i}", dataset=f"sized_{i}", year=1990 + i, kind=nevis.TaskKind.SINGLE_LABEL,
                           class_names=tuple(f"c{k}" for k in range(options.classes)), image_shape=(2, 2, 3),
-                          held_out=i == 1)
+                          held_out=i == 1, source="made")
     tasks.append(nevis.Task(info, lambda split: nevis.SplitData(np.zeros((1, 2, 2, 3), np.uint8), np.zeros(1, np.int32)),
                             data=SizedData(info.dataset, prepared)))
   return nevis.Stream("test_sized", tasks)
@@ -99,8 +99,8 @@ def test_a_streams_options_tasks_years_classes_and_sizes(run_cli):
   assert lines[0] == "test_sized: Two tasks, the first prepared."
   assert lines[4].split() == ["classes", "int", "4", "classes", "of", "every", "task", "(>=", "2)"]
   assert lines[6].startswith("2 tasks")
-  assert lines[8].split() == ["1", "1990", "sized_0", "4", "single_label", "40/10/11/12"]
-  assert lines[9].split() == ["2", "1991", "sized_1", "4", "single_label", "-", "held", "out"]
+  assert lines[8].split() == ["1", "1990", "sized_0", "4", "single_label", "40/10/11/12", "made"]
+  assert lines[9].split() == ["2", "1991", "sized_1", "4", "single_label", "-", "made", "(held", "out)"]
   code, out, _ = run_cli("streams", "test_sized", "--json")
   rows = json.loads(out)
   assert [r["sizes"] for r in rows] == [{"train": 40, "dev": 10, "dev_test": 11, "test": 12}, None]
