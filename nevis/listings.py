@@ -1,9 +1,8 @@
 """`nevis learners [NAME]` and `nevis streams [NAME]`: what is registered, and what one of them offers.
 
 A learner's options come from its typed `Config` (`nevis.options`): the one source of their types,
-defaults and docs, which validation reads too. A learner that still declares a plain `defaults` dict is
-listed with the types of its defaults and no docs. Listing names imports nothing heavy (the built-in
-learners are declared, see `nevis.registry`); describing one imports it.
+defaults and docs, which validation reads too. Listing names imports nothing heavy (the built-in learners
+are declared, see `nevis.registry`); describing one imports it.
 """
 from __future__ import annotations
 
@@ -67,11 +66,8 @@ def task_rows(stream) -> list[dict]:
 
 
 def option_rows(learner_cls) -> list[OptionDoc]:
-  """Name, type, default and doc of each of a learner's options: its typed `Config`, else its `defaults`."""
-  config = getattr(learner_cls, "Config", None)
-  if isinstance(config, type) and dataclasses.is_dataclass(config):
-    return _rows_of(config)
-  return [OptionDoc(k, type(v).__name__, v, "") for k, v in getattr(learner_cls, "defaults", {}).items()]
+  """Name, type, default and doc of each of a learner's options, from its typed `Config`."""
+  return _rows_of(learner_cls.Config)
 
 
 def _rows_of(config_cls, prefix: str = "") -> list[OptionDoc]:

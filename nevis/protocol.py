@@ -244,4 +244,4 @@ def registered_name(cls: type) -> str:
   """The name `cls` is registered under (what a run's `learner:` says), else its class name."""
   from nevis import registry
 
-  return next((name for name, registered in registry.LEARNERS.items() if registered is cls), cls.__name__)
+  return registry.LEARNERS.name_of(cls) or cls.__name__

@@ -104,6 +104,10 @@ class Registry:
     """Every name with its object (imports every declared one)."""
     return [(n, self.get(n)) for n in self.names()]
 
+  def name_of(self, obj) -> str | None:
+    """The name `obj` is registered under, or None; imports nothing (a registered object is imported)."""
+    return next((name for name, registered in self._items.items() if registered is obj), None)
+
   def summary(self, name: str) -> str:
     """The first line of the docstring of what `name` names, read from the source when not imported yet."""
     self.load_entry_points()

@@ -25,12 +25,13 @@ def test_a_learners_options_with_type_default_and_meaning(run_cli):
   assert rows["schedule.warmup"] == ["float", "0.1", "fraction of the steps spent warming up (>= 0, <= 1)"]
 
 
-def test_a_learner_with_a_defaults_dict_lists_names_types_and_defaults(run_cli):
-  code, out, _ = run_cli("learners", "test_linear")
-  assert code == 0 and out.startswith("test_linear: Softmax regression on colour statistics")
-  rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[4:]}
-  assert rows == {"num_steps": ["int", "30"], "batch_size": ["int", "16"], "learning_rate": ["float", "0.5"],
-                  "checkpoint": ["bool", "true"]}
+def test_a_learner_without_options_says_so(run_cli, tmp_path):
+  (tmp_path / "bare.py").write_text(
+      "import nevis\n\n@nevis.register_learner('test_bare')\nclass Bare(nevis.Learner):\n  '''No options.'''\n")
+  code, out, _ = run_cli("--import", "bare", "learners", "test_bare")
+  assert code == 0
+  assert out.splitlines() == ["test_bare: No options.", "",
+                              "options (learner_options; in YAML, or --set learner_options.KEY=VALUE):", "  (none)"]
 
 
 def test_long_meanings_wrap_to_the_terminal(run_cli, monkeypatch):
