@@ -54,6 +54,9 @@ class RunConfig(Options):
   eval_batch_size: int = option(128, "images per predict call when the harness scores the learner", minimum=1)
   checkpoint_every_steps: int = option(500, "steps between within-task checkpoints (the learner asks `due(step)`); "
                                             "0: none", minimum=0)
+  loggers: tuple[str, ...] = option((), "where else the run's numbers go: tensorboard (event files in "
+                                        "WORKDIR/tensorboard), wandb (Weights & Biases, offline unless WANDB_MODE "
+                                        "says otherwise), or a plug-in's")
 
   def check(self) -> None:
     for key in ("stream_options", "learner_options"):
@@ -143,11 +146,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
   return key.strip().split("."), value
 
 
-def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -> RunConfig:
-  """Defaults <- YAML <- CLI flags (stream=..., learner=...) <- --set overrides, validated."""
-  config = RunConfig().as_dict()
-  for source in (file_config or {}), {k: v for k, v in cli.items() if v is not None}:
-    for key, value in source.items():
+def resolve(file_config: dict | None = None, overrides: list[str] = (), base: dict | None = None, **cli) -> RunConfig:
+  """`base` (the defaults) <- YAML <- CLI flags (stream=..., learner=...) <- --set overrides, validated.
+
+  The YAML file's mappings are merged into the base's key by key (with the defaults as base, that is
+  replacing them); flags and --set replace what they name."""
+  config = copy.deepcopy(base) if base is not None else RunConfig().as_dict()
+  for key in file_config or {}:
+    _check_key(key)
+  config = merge(config, file_config or {})
+  for key, value in cli.items():
+    if value is not None:
       _check_key(key)
       config[key] = copy.deepcopy(value)
   for text in overrides:
@@ -180,6 +189,12 @@ def _yaml_off(key: str, value: Any) -> Any:
 def _check_key(key: str) -> None:
   if key not in KEYS:
     raise ConfigError(f"unknown config key {key!r}{closest(key, KEYS)}; valid keys: {', '.join(KEYS)}")
+
+
+def complete(stored: dict) -> dict:
+  """A config stored by a run (JSON values) with the keys added since then at their defaults, which is what
+  that run ran with."""
+  return {**RunConfig().as_dict(), **copy.deepcopy(stored)}
 
 
 def differences(a: dict, b: dict, prefix: str = "") -> list[str]:
