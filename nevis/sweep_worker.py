@@ -47,8 +47,15 @@ def run_one(workdir: str, config: dict, log: str) -> dict:
 def process_main(workdir: str, config: dict, log: str, environment: dict, connection) -> None:
   """Entry of a `local` executor's worker process (started fresh for each attempt)."""
   os.environ.update(environment)  # before JAX is imported: which GPU, whether to preallocate its memory
+  import threading
+
+  from tqdm import tqdm
+
   from nevis import failures
 
+  # tqdm's default lock is a multiprocessing semaphore, registered with this sweep's resource tracker: a worker
+  # killed by SIGKILL would leave it behind, and a warning at the sweep's end. A worker writes one log alone.
+  tqdm.set_lock(threading.RLock())
   failures.install_sigterm()  # the executor stops a sweep with SIGTERM: the run is recorded as interrupted
   connection.send(run_one(workdir, config, log))
   connection.close()
