@@ -14,6 +14,7 @@ import pytest
 
 from nevis import cli
 from nevis.results import MACHINE_COLUMNS
+from nevis.sweep_plan import load_sweep
 
 from .subprocess_env import ROOT, subprocess_env
 
@@ -206,3 +207,66 @@ def test_resume_of_an_interrupted_sweep_runs_nothing_finished_again(setup, long_
   assert [l.split()[1] for l in out.splitlines() if l.startswith("started ")] == [unfinished]
   assert {n: (folder / n / "results.sqlite").stat().st_mtime_ns for n in complete} == stamps
   assert_same_results(folder, long_alone)
+
+
+# -- the command's bad input: one line, exit 2, before any run starts ------------------------------------
+
+
+def one_line_error(code, err, fragment):
+  lines = [l for l in err.strip().splitlines() if l.strip()]
+  assert code == 2 and len(lines) == 1 and fragment in lines[0], err
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--resume"], "--resume needs --workdir DIR"),
+    (["--workdir", "busy"], "holds other files; a sweep starts in a new or empty folder"),
+    (["--workdir", "w", "--resume"], "holds no sweep (sweep.json missing)"),
+    (["--address", "auto"], "executor.address joins a Ray cluster: add --executor ray"),
+    (["--workers", "0"], "executor.workers must be >= 1"),
+    (["--executor", "slurm"], "invalid choice: 'slurm'"),
+])
+def test_bad_sweep_commands_are_one_line(run_cli, tmp_path, args, fragment):
+  (tmp_path / "s.yaml").write_text("base: {stream: test_colours, learner: test_linear}\n")
+  (tmp_path / "busy").mkdir()
+  (tmp_path / "busy" / "notes.txt").write_text("mine")
+  (tmp_path / "w").mkdir()
+  code, out, err = run_cli("sweep", "s.yaml", *args)
+  one_line_error(code, err, fragment)
+  assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
+
+
+def test_a_bad_option_anywhere_in_the_grid_stops_the_sweep_before_it_starts(run_cli, tmp_path):
+  (tmp_path / "s.yaml").write_text("base: {stream: test_colours, learner: test_linear}\n"
+                                   "grid: {learner_options.num_step: [1, 2]}\n")
+  code, out, err = run_cli("sweep", "s.yaml", "--workdir", "w")
+  one_line_error(code, err, "sweep run num_step=1,seed=0:")
+  assert not (tmp_path / "w").exists() and not (tmp_path / "runs").exists()
+
+
+def test_resume_with_a_changed_sweep_names_the_change(run_cli, tmp_path):
+  from nevis import sweep
+
+  (tmp_path / "s.yaml").write_text("base: {stream: test_colours, learner: test_linear}\n"
+                                   "grid: {learner_options.num_steps: [1, 2]}\n")
+  (tmp_path / "w").mkdir()
+  planned = load_sweep(tmp_path / "s.yaml", imports=["tests.nevis.linear_learner"])  # as run_cli imports it
+  sweep._write_plan(tmp_path / "w", planned, "s.yaml", resume=False)
+  (tmp_path / "s.yaml").write_text("base: {stream: test_colours, learner: test_linear, max_tasks: 2}\n"
+                                   "grid: {learner_options.num_steps: [1, 2]}\n")
+  code, out, err = run_cli("sweep", "s.yaml", "--workdir", "w", "--resume")
+  one_line_error(code, err, "--resume with a changed sweep (run num_steps=1,seed=0: max_tasks: None -> 2)")
+  (tmp_path / "s.yaml").write_text("base: {stream: test_colours, learner: test_linear}\n"
+                                   "grid: {learner_options.num_steps: [1, 3]}\n")
+  code, out, err = run_cli("sweep", "s.yaml", "--workdir", "w", "--resume")
+  one_line_error(code, err, "(new runs num_steps=3,seed=0; runs gone num_steps=2,seed=0)")
+
+
+def test_the_ray_executor_without_ray_says_how_to_install_it(monkeypatch):
+  import sys
+
+  from nevis import sweep_executors
+  from nevis.errors import UserError
+
+  monkeypatch.setitem(sys.modules, "ray", None)
+  with pytest.raises(UserError, match=r"pip install 'nevis\[ray\]'"):
+    sweep_executors._import_ray()
