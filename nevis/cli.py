@@ -142,8 +142,11 @@ def _main(argv) -> int:
 
 
 def _run(args, imports) -> int:
-  from nevis import config as config_lib, failures
+  from nevis import config as config_lib, distributed, failures
   from nevis.runner import Runner
+
+  process, _ = distributed.initialize()  # a no-op unless a cluster started this process as one of many
+  args.workdir = distributed.process_workdir(args.workdir, process)
 
   file_config = config_lib.load_yaml(args.config) if args.config else {}
   cli_imports = (file_config.get("imports") or []) + imports if imports else None
