@@ -12,9 +12,10 @@ every run in flight is killed with it; here a death touches only its own run, an
 that share a GPU do not preallocate its memory.
 
 `ray`: every run is a Ray task with `num_cpus=cpus_per_run`, `num_gpus=gpus_per_run` (a fraction shares a
-GPU) and Ray's own `max_retries`, which starts it again on another worker when its worker dies (Ray gives GPU
-tasks a fresh worker process each, `max_calls=1`). Without an address a local Ray is started with
-`workers * cpus_per_run` CPUs, so `workers` runs go at once; with `address` the cluster's resources decide.
+GPU) and Ray's own `max_retries`, which starts it again on another worker when its worker dies. A run with
+a GPU gets a fresh worker process (`max_calls=1`, Ray's default for functions declared with GPUs, which
+`.options` does not apply). Without an address a local Ray is started with `workers * cpus_per_run` CPUs,
+so `workers` runs go at once; with `address` the cluster's resources decide.
 A task reports its start through a `ray.util.queue.Queue`, so each (re)start is one line here.
 """
 from __future__ import annotations
@@ -233,8 +234,10 @@ def _run_ray(config: ExecutorConfig, jobs: list[Job], progress: Progress) -> Non
                logging_level=logging.WARNING, log_to_driver=False, runtime_env={"env_vars": environment})
   try:
     events = Queue(actor_options={"num_cpus": 0})
-    task = ray.remote(_ray_task).options(num_cpus=config.cpus_per_run, num_gpus=config.gpus_per_run,
-                                         max_retries=config.max_retries, retry_exceptions=False)
+    resources = {"num_cpus": config.cpus_per_run, "num_gpus": config.gpus_per_run}
+    if config.gpus_per_run:  # a fresh worker per run: JAX binds to the GPU Ray gives the process when it starts
+      resources["max_calls"] = 1
+    task = ray.remote(_ray_task).options(**resources, max_retries=config.max_retries, retry_exceptions=False)
     pending = {task.remote(events, job.name, job.workdir, job.config, job.log): job for job in jobs}
     attempts: dict[str, int] = {}
     try:
