@@ -210,6 +210,8 @@ def prequential_search(learner, task: TrainingTask, state, candidates: list[dict
     params, batch_stats = start["params"], start["batch_stats"]
     opt_leaves = learner._functions.get(task.jit, "optimizer_init")(params)
     placement = DataParallel.for_batch(plan.batch_size, enabled=config.data_parallel)
+    if placement.devices > 1:
+      task.notes["data_parallel_devices"] = placement.devices
     params, batch_stats, opt_leaves = placement.replicate((params, batch_stats, opt_leaves))
     task.progress.start(f"{info.name} lr={candidate['learning_rate']:.3g} n={len(data)}", total=plan.num_steps)
     for step in range(plan.num_steps):

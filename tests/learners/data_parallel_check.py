@@ -4,6 +4,7 @@
   placement   how DataParallel placed a batch of 16 and a model, and when it placed nothing
   meter       FLOPs the harness charged for one call of x @ w on a batch split over both devices, and on one
   runs        the same `previous` run with data_parallel on (both devices) and off (one device): its results
+  prequential_runs  the same, selecting by prequential code length (its fits are data-parallel too)
 """
 from __future__ import annotations
 
@@ -54,9 +55,9 @@ def meter() -> dict:
   return out
 
 
-def run(data_parallel: bool, workdir: Path) -> dict:
+def run(data_parallel: bool, workdir: Path, **options) -> dict:
   config = {"stream": "synthetic", "stream_options": {"num_tasks": 2, "examples_per_class": 12},
-            "learner": "previous", "learner_options": {**LEARNER_OPTIONS, "data_parallel": data_parallel},
+            "learner": "previous", "learner_options": {**LEARNER_OPTIONS, "data_parallel": data_parallel, **options},
             "eval_batch_size": 16, "checkpoint_every_steps": 4}
   Runner(config, workdir, progress=False).run()
   with sqlite3.connect(workdir / "results.sqlite") as conn:
@@ -73,6 +74,9 @@ def main() -> None:
   out = {"placement": placement(), "meter": meter()}
   with tempfile.TemporaryDirectory() as tmp:
     out["runs"] = {name: run(on, Path(tmp) / name) for name, on in (("two_devices", True), ("one_device", False))}
+    out["prequential_runs"] = {name: run(on, Path(tmp) / f"p-{name}", select_by="prequential", min_batch=8,
+                                         max_batch=8, prequential_first_chunk=8)
+                               for name, on in (("two_devices", True), ("one_device", False))}
   json.dump(out, sys.stdout)
 
 

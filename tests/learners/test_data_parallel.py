@@ -38,8 +38,9 @@ def test_the_meter_charges_the_global_computation_once_not_per_device(measured):
   assert measured["meter"]["one_device"] == {"flops": 1024.0, "result_devices": 1}
 
 
-def test_a_run_over_two_devices_ends_where_the_one_device_run_ends(measured):
-  two, one = measured["runs"]["two_devices"], measured["runs"]["one_device"]
+@pytest.mark.parametrize("runs", ["runs", "prequential_runs"])
+def test_a_run_over_two_devices_ends_where_the_one_device_run_ends(measured, runs):
+  two, one = measured[runs]["two_devices"], measured[runs]["one_device"]
   assert [i.get("data_parallel_devices") for i in two["info"]] == [2, 2]
   assert [i.get("data_parallel_devices") for i in one["info"]] == [None, None]
   assert two["train_flops"] == one["train_flops"] and min(one["train_flops"]) > 0  # the same compute charged
@@ -47,6 +48,7 @@ def test_a_run_over_two_devices_ends_where_the_one_device_run_ends(measured):
   np.testing.assert_allclose(two["log_loss"], one["log_loss"], rtol=1e-5)
   for a, b in zip(two["logits"], one["logits"]):
     np.testing.assert_allclose(np.array(a), np.array(b), rtol=1e-4, atol=1e-5)
-  for a, b in zip(two["info"], one["info"]):  # the same trial chosen, on dev scores equal within float tolerance
+  for a, b in zip(two["info"], one["info"]):  # the same trial chosen, on scores equal within float tolerance
     assert a["selection"]["selected"] == b["selection"]["selected"]
-    np.testing.assert_allclose(a["selection"]["dev_log_loss"], b["selection"]["dev_log_loss"], rtol=1e-5)
+    score = "dev_log_loss" if runs == "runs" else "code_length_nats"
+    np.testing.assert_allclose(a["selection"][score], b["selection"][score], rtol=1e-5)
