@@ -24,6 +24,7 @@ import numpy as np
 
 from nevis.errors import LearnerError
 from nevis.learners import selection
+from nevis.learners.data_parallel import DataParallel
 from nevis.learners.selection import lowest
 from nevis.learners.toolkit import Purpose, derive_key, padded_labels, saved_list, to_device
 from nevis.protocol import TrainingTask
@@ -102,6 +103,10 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
     record["trial_best"] = to_device(record["trial_best"]) if record["trial_best"] else {}
 
   fixed = fixed_arguments(plan, info.num_classes)
+  placement = DataParallel.for_batch(plan.batch_size, enabled=learner.config.data_parallel)
+  if placement.devices > 1:
+    task.notes["data_parallel_devices"] = placement.devices
+  local = placement.local
   first_trial = int(record["trial"])
   for trial in range(first_trial, num_trials):
     candidate = candidates[trial]
@@ -123,14 +128,16 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
     if start_step:
       task.progress.update(start_step)
     learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
+    params, batch_stats, opt_leaves = placement.replicate((params, batch_stats, opt_leaves))
     for step in range(start_step, num_steps):
       batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
-      labels = padded_labels(batch["labels"], plan.outputs, info.multi_label)
+      labels = placement.shard(padded_labels(batch["labels"], plan.outputs, info.multi_label))
       if task.online_prequential is not None and trial == 0:
-        logits = learner._logits(task.jit, params, batch_stats, batch["images"])
+        logits = learner._logits(task.jit, local(params), local(batch_stats), batch["images"])
         task.online_prequential.record(batch, logits[:, :info.num_classes])
+      images = {"images": placement.shard(batch["images"])}
       params, batch_stats, opt_leaves, loss = train_step(
-          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, batch, labels, learning_rate, smoothing, step)
+          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step)
       )
       done = step + 1
       if done % PROGRESS_LOSS_EVERY == 0 or done == num_steps:
@@ -138,16 +145,16 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
       else:
         task.progress.update(1)
       if has_dev and (done == num_steps or (plan.eval_every and done % plan.eval_every == 0)):
-        error, log_loss = learner._evaluate(task, params, batch_stats)
+        error, log_loss = learner._evaluate(task, local(params), local(batch_stats))
         record.update(trial_last_error=np.float64(error), trial_last_loss=np.float64(log_loss))
         if (error, log_loss) < (float(record["trial_best_error"]), float(record["trial_best_loss"])):
-          record.update(trial_best={"params": params, "batch_stats": batch_stats},
+          record.update(trial_best={"params": local(params), "batch_stats": local(batch_stats)},
                         trial_best_error=np.float64(error), trial_best_loss=np.float64(log_loss),
                         trial_best_step=np.int64(done))
       if task.checkpoint.due(trial * num_steps + done):
         task.checkpoint.save(jax.device_get({
             **record, "trial": np.int64(trial), "step": np.int64(done),
-            "params": params, "batch_stats": batch_stats, "opt_state": list(opt_leaves),
+            "params": local(params), "batch_stats": local(batch_stats), "opt_state": list(local(opt_leaves)),
         }))
     task.progress.close()
     if has_dev:
@@ -159,7 +166,7 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
       kept = record["trial_best"]
     else:
       record["best_step"][trial] = num_steps
-      kept = {"params": params, "batch_stats": batch_stats}
+      kept = {"params": local(params), "batch_stats": local(batch_stats)}
     if lowest(record["dev_error"][:trial + 1], record["dev_log_loss"][:trial + 1]) == trial:
       record["kept"] = kept
 
@@ -202,16 +209,21 @@ def prequential_search(learner, task: TrainingTask, state, candidates: list[dict
     learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
     params, batch_stats = start["params"], start["batch_stats"]
     opt_leaves = learner._functions.get(task.jit, "optimizer_init")(params)
+    placement = DataParallel.for_batch(plan.batch_size, enabled=config.data_parallel)
+    if placement.devices > 1:
+      task.notes["data_parallel_devices"] = placement.devices
+    params, batch_stats, opt_leaves = placement.replicate((params, batch_stats, opt_leaves))
     task.progress.start(f"{info.name} lr={candidate['learning_rate']:.3g} n={len(data)}", total=plan.num_steps)
     for step in range(plan.num_steps):
       batch = data.batch_at(step, plan.batch_size, seed=plan.data_seed)
-      labels = padded_labels(batch["labels"], plan.outputs, info.multi_label)
+      labels = placement.shard(padded_labels(batch["labels"], plan.outputs, info.multi_label))
+      images = {"images": placement.shard(batch["images"])}
       params, batch_stats, opt_leaves, _ = train_step(
-          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, batch, labels, learning_rate, smoothing, step)
+          params, batch_stats, opt_leaves, *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step)
       )
       task.progress.update(1)
     task.progress.close()
-    return {"params": params, "batch_stats": batch_stats}
+    return placement.local({"params": params, "batch_stats": batch_stats})
 
   def logits(model: dict, data) -> np.ndarray:
     parts = [

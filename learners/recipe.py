@@ -62,6 +62,8 @@ class FinetuningConfig(SearchConfig):
                                  minimum=1)
   keep_task_backbones: bool = option(False, "keep every task's backbone, so that past tasks use their own")
   seed: int = option(0, "seed of initialisations, batch orders and augmentations", minimum=0)
+  data_parallel: bool = option(True, "split each training batch over all devices (a `data` mesh axis); no effect "
+                                     "with one device, or a batch that does not split evenly")
 
   def check(self):
     super().check()

@@ -47,11 +47,33 @@ def save_tree(path: Path, tree: Any) -> None:
   _check_space(path, tree)
   threads = set(threading.enumerate())
   try:
-    # Orbax refuses empty containers at the top level; wrap so every state is saveable.
-    _ckpt().save(path, {"tree": tree, "_": 0})
+    if jax.process_count() > 1:
+      _save_own(path, tree)
+    else:  # Orbax refuses empty containers at the top level; wrap so every state is saveable.
+      _ckpt().save(path, {"tree": tree, "_": 0})
   except BaseException:
     _after_failed_save(path, threads)
     raise
+
+
+# One run over many processes (nevis.distributed): each process records its own workdir, but orbax writes
+# NumPy values only from process 0 and each process's own arrays only as parts of global arrays. There each
+# process writes its state itself, as one msgpack file (flax.serialization) in the checkpoint's folder.
+OWN_FILE = "tree.msgpack"
+
+
+def _save_own(path: Path, tree: Any) -> None:
+  import os
+  import tempfile
+
+  from flax import serialization
+
+  staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))  # cleaned if left
+  with open(staging / OWN_FILE, "wb") as f:
+    f.write(serialization.msgpack_serialize({"tree": jax.device_get(tree)}))
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(staging, path)
 
 
 def _check_space(path: Path, tree: Any) -> None:
@@ -95,6 +117,10 @@ def load_tree(path: Path) -> Any:
     with warnings.catch_warnings():
       # Restoring without a target is what we want (state is plain pytrees on one host).
       warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
+      if (path / OWN_FILE).is_file():
+        from flax import serialization
+
+        return serialization.msgpack_restore((path / OWN_FILE).read_bytes())["tree"]
       return _ckpt().restore(path)["tree"]
   except Exception as e:  # orbax and tensorstore raise many types for damaged files; all mean "unreadable"
     first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]

@@ -2,6 +2,7 @@
 
   nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--progress MODE]
   nevis run --resume --workdir DIR          (the run's stored config; flags given must agree with it)
+  nevis sweep SWEEP.yaml [--workdir DIR] [--executor local|ray] [--workers N] [--address ADDR] [--resume]
   nevis report WORKDIR... [--csv FILE]
   nevis plot WORKDIR... -o FILE
   nevis learners [NAME] | nevis streams [NAME] [--json]
@@ -54,6 +55,17 @@ def _parser() -> argparse.ArgumentParser:
   run.add_argument("--no-progress", dest="progress", action="store_const", const="none", help="as --progress none")
   run.add_argument("--no-plot", action="store_true", help="skip the plot at the end")
 
+  sweep = sub.add_parser("sweep", help="run every (configuration, seed) of a sweep file, in parallel")
+  sweep.add_argument("sweep_file", help="YAML with base:, grid:, seeds: and optionally executor:")
+  sweep.add_argument("--workdir", help="the sweep folder (default: a new folder under ./runs)")
+  sweep.add_argument("--resume", action="store_true", help="continue the sweep in --workdir")
+  sweep.add_argument("--executor", choices=("local", "ray"))
+  sweep.add_argument("--workers", type=int, help="runs at once (default: one per GPU, else per CPU core)")
+  sweep.add_argument("--address", help="ray: the cluster to join (default: start a local Ray)")
+  sweep.add_argument("--cpus-per-run", type=float, help="ray: CPUs each run reserves (default 1)")
+  sweep.add_argument("--gpus-per-run", type=float, help="GPUs each run reserves; a fraction shares one (default 0)")
+  sweep.add_argument("--max-retries", type=int, help="restarts of a run whose worker died (default 3)")
+
   report = sub.add_parser("report", help="print results of runs")
   report.add_argument("workdirs", nargs="+")
   report.add_argument("--csv", help="also write the per-task table of all runs to this CSV file")
@@ -98,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
   except KeyboardInterrupt as e:
     workdir = getattr(e, "workdir", None) or "DIR"
     how = "terminated" if isinstance(e, failures.Terminated) else "interrupted"
-    print(f"nevis: {how}; continue with `nevis run --resume --workdir {workdir}`", file=sys.stderr)
+    command = getattr(e, "resume_command", None) or f"nevis run --resume --workdir {workdir}"
+    print(f"nevis: {how}; continue with `{command}`", file=sys.stderr)
     return EXIT_SIGTERM if isinstance(e, failures.Terminated) else EXIT_SIGINT
 
 
@@ -128,6 +141,8 @@ def _main(argv) -> int:
     return 0
   if args.command == "report":
     return _report(args)
+  if args.command == "sweep":
+    return _sweep(args, imports)
   if args.command == "data":
     from nevis import data_commands
 
@@ -144,6 +159,18 @@ def _main(argv) -> int:
     print(f"plot: {plot_runs(runs, output)}")
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
+
+
+def _sweep(args, imports) -> int:
+  from nevis import failures
+  from nevis.sweep import run_sweep
+
+  flags = {"name": args.executor, "workers": args.workers, "address": args.address,
+           "cpus_per_run": args.cpus_per_run, "gpus_per_run": args.gpus_per_run, "max_retries": args.max_retries}
+  failures.install_sigterm()
+  return run_sweep(args.sweep_file, args.workdir, resume=args.resume,
+                   executor={k: v for k, v in flags.items() if v is not None},
+                   runs_root=os.environ.get("NEVIS_RUNS_DIR", "runs"), imports=imports)
 
 
 def _report(args) -> int:

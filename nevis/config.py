@@ -106,6 +106,11 @@ def merge(base: dict, extension: dict) -> dict:
   return out
 
 
+def read_mapping(path: str | Path) -> dict:
+  """The mapping of one YAML file as written (its `base:` not followed); one-line ConfigErrors otherwise."""
+  return _read_mapping(Path(path))
+
+
 def _read_mapping(path: Path) -> dict:
   if path.is_dir():
     raise ConfigError(f"config file {str(path)!r} is a folder; name a YAML file")

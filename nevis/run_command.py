@@ -18,8 +18,11 @@ from nevis.errors import UserError
 
 
 def run(args, imports: list[str]) -> int:
+  from nevis import distributed
   from nevis.runner import Runner
 
+  process, _ = distributed.initialize()  # a no-op unless a cluster started this process as one of many
+  args.workdir = distributed.process_workdir(args.workdir, process)
   if args.resume and not args.workdir:
     raise UserError("--resume needs --workdir DIR, the run to continue")
   if args.redo_last_task and not args.resume:
