@@ -16,14 +16,14 @@ def load_results(*workdirs):
   workdirs one level down): one DataFrame with a row per (run, task) and the columns `configuration` (runs
   that differ only in seed share it; see `nevis.compare`), `seed`, `run`, `learner` and `status` first.
   """
-  from nevis import compare
+  from nevis import compare, report
 
   paths = list(workdirs[0]) if len(workdirs) == 1 and isinstance(workdirs[0], (list, tuple)) else list(workdirs)
   if not paths:
     raise TypeError("load_results needs at least one workdir")
   runs = compare.run_workdirs(paths)
   if len(workdirs) == 1 and not isinstance(workdirs[0], (list, tuple)) and runs == [_path(workdirs[0])]:
-    return compare.load_results(runs[0])
+    return report.load_results(runs[0])
   return compare.runs_frame([compare.load_results(p) for p in runs])
 
 

@@ -29,8 +29,8 @@ import pandas as pd
 from nevis.budget import ComputeBudget, short_number
 from nevis.config import RunConfig
 from nevis.metrics import tradeoff
-from nevis.report import Results, load_results  # re-exported there; importing it keeps nevis.report loaded
 from nevis.results import DB_NAME
+from nevis.run_results import Results, load_results
 
 # Config keys that do not make another configuration.
 SEED_KEYS = ("seed",)

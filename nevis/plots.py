@@ -7,7 +7,7 @@
 - Panel 2 (bottom, full width): each task's error along the stream, per configuration (mean over seeds,
   same bars), chance per task as grey dashes; tick labels "task (year)" over "n=" evaluation examples.
 - Panel 3 (top right): the error matrix (error on task j after training task i, mean over seeds) of each
-  configuration run with `evaluate_past`, up to four; the rest are in the `--data` file.
+  configuration run with `evaluate_past`, up to four (the Pareto front's first); all are in the `--data` file.
 Labels never overlap: they are measured as rendered (`nevis.plot_labels`). `--data FILE.csv` writes every
 plotted value, one row each, with the panel it is in.
 """
@@ -75,7 +75,8 @@ def draw(configurations: list[compare.Configuration]):
   rows: list[dict] = []
   front = _tradeoff_panel(ax_trade, configurations, styles, tasks, rows)
   _tasks_panel(ax_tasks, configurations, per_task, tasks, styles, rows)
-  _matrices_panel(fig, grid[0, 1], configurations, rows)
+  on_front = {label for _, _, label, _ in front}
+  _matrices_panel(fig, grid[0, 1], sorted(configurations, key=lambda c: c.label not in on_front), rows)
   handles, labels = ax_trade.get_legend_handles_labels()
   fig.legend(handles, labels, loc="outside lower center", ncol=min(4, max(1, len(labels))), fontsize=8, frameon=False)
   fig.canvas.draw()

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from nevis import compare
 from nevis.budget import short_number
+from nevis.compare import Configuration
 from nevis.run_results import Results, load_results
-
-if TYPE_CHECKING:
-  from nevis.compare import Configuration
 
 __all__ = ["Results", "load_results", "task_table", "format_report", "format_comparison", "format_table"]
 MISSING = "—"
@@ -124,8 +122,6 @@ def _flops_text(helper: dict) -> str:
 def format_comparison(configurations: list[Configuration], *, per_task: bool = False) -> str:
   """The comparison table (one row per configuration), the budget curves when there are any, the tasks
   side by side with `per_task`, and one line per run."""
-  from nevis import compare
-
   summary = compare.summary_frame(configurations)
   runs = sum(len(c.runs) for c in configurations)
   lines = [f"== {len(configurations)} configurations, {runs} runs: mean error over tasks (unweighted, as NEVIS), "
@@ -199,7 +195,6 @@ def _int_or_missing(value) -> str:
 def report_command(workdirs: list[str], *, per_task: bool = False, csv: str | None = None) -> str:
   """`nevis report`: one run's table, or the comparison of several (sweep folders expanded); `csv` gets
   every (run, task) row with its configuration and seed."""
-  from nevis import compare
   from nevis.outputs import CSV_FORMATS, checked_output, write_text
 
   csv_path = checked_output(csv, CSV_FORMATS, "--csv") if csv else None

@@ -19,7 +19,7 @@ from nevis.meter import ComputeMeter
 from nevis.metrics.flops import count_flops
 from nevis.runner import Runner
 
-from . import budget_learners, linear_learner  # registers test_budgeted, test_linear and test_colours
+from . import linear_learner  # registers test_budgeted, test_linear and test_colours
 from .hostile_env import assert_one_line, run_cli
 from .subprocess_env import subprocess_env
 from .test_resume import table
