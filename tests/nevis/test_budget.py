@@ -178,3 +178,26 @@ def test_a_killed_budgeted_run_resumes_to_identical_results(tmp_path):
   resumed = nevis_cli(tmp_path / "w", "--resume")
   assert resumed.returncode == 0, resumed.stderr[-2000:]
   assert table(tmp_path / "w") == table(tmp_path / "ref")
+
+
+def test_results_of_schema_v2_are_read_and_upgraded_on_resume(tmp_path):
+  import sqlite3
+
+  from nevis import results as results_lib
+
+  run(tmp_path, learner="test_linear")
+  db = tmp_path / "w" / "results.sqlite"
+  with sqlite3.connect(db) as conn:  # back to v2: the budget columns, gone; the run, unfinished
+    for name, _ in results_lib._V3_COLUMNS:
+      conn.execute(f"ALTER TABLE events DROP COLUMN {name}")
+    conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    conn.execute("UPDATE meta SET value='\"interrupted\"' WHERE key='status'")
+    conn.execute("DELETE FROM events WHERE after_position=2")
+  old = nevis.load_results(tmp_path / "w")
+  assert len(old.tasks) == 2 and "budget_bound" not in old.tasks
+  assert "eval n" in nevis.report.format_report(old)
+  cfg = config_lib.resolve({"stream": "test_colours", "learner": "test_linear", "imports": IMPORTS})
+  Runner(cfg, tmp_path / "w", resume=True, progress=False).run()
+  upgraded = nevis.load_results(tmp_path / "w")
+  assert upgraded.meta["schema_version"] == results_lib.SCHEMA_VERSION == 3
+  assert len(upgraded.tasks) == 3 and upgraded.tasks["budget_flops"].isna().all()
