@@ -82,10 +82,16 @@ def fit_tick_labels(ax, positions: list[float], labels: list[str]) -> dict:
   for rotation, size in ((0, 8), (90, 8), (90, 7), (90, 6)):
     if _ticks_fit(ax, fig, labels, rotation, size):
       return {"rotation": rotation, "fontsize": size, "every": 1}
-  for every in range(2, len(labels) + 1):
+  # Every k-th label: k from the measured widths and spacing, then up until they fit.
+  boxes = [t.get_window_extent() for t in ax.get_xticklabels()]
+  spacing = (boxes[-1].x0 - boxes[0].x0) / max(len(boxes) - 1, 1) if len(boxes) > 1 else 1.0
+  every = max(2, int(np.ceil((max(b.width for b in boxes) + 2.0) / max(spacing, 1e-9))))
+  while every < len(labels):
     shown = [label if i % every == 0 else "" for i, label in enumerate(labels)]
     if _ticks_fit(ax, fig, shown, 90, 6):
       return {"rotation": 90, "fontsize": 6, "every": every}
+    every += 1
+  _ticks_fit(ax, fig, [labels[0]] + [""] * (len(labels) - 1), 90, 6)
   return {"rotation": 90, "fontsize": 6, "every": len(labels)}
 
 

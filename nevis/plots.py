@@ -69,14 +69,16 @@ def draw(configurations: list[compare.Configuration]):
   tasks = _task_order(per_task)
   width = max(13.0, min(40.0, 6.0 + 0.24 * len(tasks)))
   fig = plt.figure(figsize=(width, 10.5), layout="constrained")
-  grid = fig.add_gridspec(2, 2, height_ratios=(1.0, 1.0), width_ratios=(1.15, 1.0))
-  ax_trade, ax_tasks = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, :])
+  grid = fig.add_gridspec(2, 1, height_ratios=(1.0, 1.0))
+  # The trade-off keeps about 7 inches however wide the stream makes the figure; the matrices get the rest.
+  top = grid[0].subgridspec(1, 2, width_ratios=(7.0, width - 7.0))
+  ax_trade, ax_tasks = fig.add_subplot(top[0]), fig.add_subplot(grid[1])
   styles = _styles(configurations)
   rows: list[dict] = []
   front = _tradeoff_panel(ax_trade, configurations, styles, tasks, rows)
   _tasks_panel(ax_tasks, configurations, per_task, tasks, styles, rows)
   on_front = {label for _, _, label, _ in front}
-  _matrices_panel(fig, grid[0, 1], sorted(configurations, key=lambda c: c.label not in on_front), rows)
+  _matrices_panel(fig, top[1], sorted(configurations, key=lambda c: c.label not in on_front), rows, width - 7.0)
   handles, labels = ax_trade.get_legend_handles_labels()
   fig.legend(handles, labels, loc="outside lower center", ncol=min(4, max(1, len(labels))), fontsize=8, frameon=False)
   fig.canvas.draw()
@@ -116,14 +118,14 @@ def _tradeoff_panel(ax, configurations, styles, tasks: pd.DataFrame, rows: list[
   for c in configurations:
     flops = [r.summary()["total_train_flops"] for r in c.used]
     points.append((c, float(np.mean(flops)), min(flops), max(flops), c.error()))
-  drawn = [p for p in points if p[1] > 0]
+  drawn = [p for p in points if p[1] > 0 and not math.isnan(p[4].mean)]  # on a log axis, with an error
   front_index = tradeoff.pareto_front([p[1] for p in drawn], [p[4].mean for p in drawn]) if drawn else []
   on_front = {drawn[i][0].label for i in front_index}
   for c, x, low, high, error in points:
     rows.append({"panel": "tradeoff", "configuration": c.label, "seeds": error.count, "train_flops": x,
                  "train_flops_min": low, "train_flops_max": high, "error": error.mean, "error_ci95": error.half_width,
                  "pareto": int(c.label in on_front)})
-    if x <= 0:
+    if x <= 0 or math.isnan(error.mean):
       continue
     colour, marker = styles[c.label]
     yerr = None if math.isnan(error.half_width) else [[error.half_width], [error.half_width]]
@@ -194,7 +196,7 @@ def _tasks_panel(ax, configurations, per_task: pd.DataFrame, tasks: pd.DataFrame
     fit_tick_labels(ax, list(range(len(labels))), labels)
 
 
-def _matrices_panel(fig, cell, configurations, rows: list[dict]) -> None:
+def _matrices_panel(fig, cell, configurations, rows: list[dict], inches: float) -> None:
   matrices = [(c, m) for c in configurations if (m := _mean_matrix(c)) is not None]
   for c, matrix in matrices:
     for i, after in enumerate(matrix.index):
@@ -209,12 +211,13 @@ def _matrices_panel(fig, cell, configurations, rows: list[dict]) -> None:
             ha="center", va="center", fontsize=9, color="0.35", transform=ax.transAxes)
     return
   shown = matrices[:MAX_MATRICES]
-  columns = 1 if len(shown) == 1 else 2
+  columns = len(shown) if inches >= 4.2 * len(shown) else min(2, len(shown))  # one row when they fit
   sub = cell.subgridspec(math.ceil(len(shown) / columns), columns)
+  chars = max(12, int((inches - 1.2) / columns * 72 / (0.62 * 8)))  # title characters per line at 8 pt
   image = None
   for k, (c, matrix) in enumerate(shown):
     ax = fig.add_subplot(sub[k // columns, k % columns])
-    image = ax.imshow(np.ma.masked_invalid(matrix.to_numpy()), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(matrix.to_numpy()), vmin=0, vmax=1, cmap="viridis", aspect="equal")
     n = len(matrix)
     step = max(1, math.ceil(n / (12 if len(shown) == 1 else 6)))
     ticks = list(range(0, n, step))
@@ -222,7 +225,7 @@ def _matrices_panel(fig, cell, configurations, rows: list[dict]) -> None:
     ax.set_xticks(ticks, [matrix.columns[i] if names else str(i) for i in ticks], rotation=90 if names else 0,
                   fontsize=7)
     ax.set_yticks(ticks, [matrix.index[i] if names else str(i) for i in ticks], fontsize=7)
-    ax.set_title(wrap_label(c.label, 40), fontsize=8)
+    ax.set_title(wrap_label(c.label, chars), fontsize=8)
     ax.set_xlabel("error on task", fontsize=7)
     ax.set_ylabel("after training", fontsize=7)
     ax.set_facecolor("0.92")  # not measured (tasks not seen yet)

@@ -104,7 +104,9 @@ def _collisions(fig):
   labels = ax_trade.texts
   outside = [t.get_text() for t in labels if not (inside.x0 <= t.get_window_extent(renderer).x0 and
                                                    t.get_window_extent(renderer).x1 <= inside.x1)]
-  return text_boxes_overlap(labels, renderer) + text_boxes_overlap(ax_tasks.get_xticklabels(), renderer), outside
+  titles = [ax.title for ax in fig.axes]  # the heatmaps' titles (configuration labels) side by side
+  return (text_boxes_overlap(labels, renderer) + text_boxes_overlap(ax_tasks.get_xticklabels(), renderer)
+          + text_boxes_overlap(titles, renderer)), outside
 
 
 def test_labels_of_the_real_runs_do_not_collide(sweep):
