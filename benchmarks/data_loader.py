@@ -31,8 +31,8 @@ def main() -> None:
   p.add_argument("--batch", type=int, default=64)
   p.add_argument("--steps", type=int, default=50)
   args = p.parse_args()
-  defaults = finetuning.PreviousLearner.defaults
-  image_size = defaults["image_size"]
+  defaults = finetuning.PreviousLearner.Config()
+  image_size = defaults.image_size
 
   with tempfile.TemporaryDirectory() as root:
     store = Store(root, image_size=args.store_size)
@@ -74,7 +74,8 @@ def main() -> None:
     def train_step(params, stats, opt_leaves, x, y):
       # The step augments its raw uint8 batch itself (the same work `load` does, counted again here).
       return step_fn(params, stats, opt_leaves, np.zeros(4, np.uint32), x, y, np.int32(10), np.float32(0.1),
-                     np.int32(5), np.int32(1), np.int32(100))
+                     np.float32(0.0), np.int32(5), np.int32(1), np.int32(100), np.float32(augment.AREA_RANGE[0]),
+                     np.float32(0.5))
 
     x = jax.device_put(view.batch_at(0, args.batch, seed=0)["images"])
     y = jnp.zeros(args.batch, jnp.int32)
@@ -89,8 +90,8 @@ def main() -> None:
   print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()})")
   print(f"loader: store {args.store_size}px -> device -> random-resized-crop + flip to {image_size}px: "
         f"{loader_rate:10.0f} images/s")
-  print(f"training step, default backbone (ResNet width {defaults['width']}, blocks "
-        f"{defaults['blocks_per_stage']}, {image_size}px, batch {args.batch}): {train_rate:10.0f} images/s")
+  print(f"training step, default backbone (ResNet width {defaults.width}, blocks "
+        f"{list(defaults.blocks_per_stage)}, {image_size}px, batch {args.batch}): {train_rate:10.0f} images/s")
   print(f"ratio loader / training: {loader_rate / train_rate:.1f}x (goal >= 10x)")
 
 

@@ -19,6 +19,7 @@ All embedding and distance work is compiled through `task.jit`, so its FLOPs are
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax.numpy as jnp
@@ -26,90 +27,80 @@ import numpy as np
 from flax import nnx
 
 from nevis.learners import augment
-from nevis.learners.finetuning import _INIT_STREAM, Backbone, FinetuningLearner, _to_device, build_resnet
-from nevis.learners.recipe import key_words, stream_key
-from nevis.errors import ConfigError
+from nevis.learners.finetuning import Backbone, FinetuningLearner
 from nevis.learners.knn import knn_error, nearest_neighbours
+from nevis.learners.recipe import FinetuningConfig
+from nevis.learners.toolkit import Network, Purpose, bind, derive_key, key_words, map_batches, to_device
+from nevis.options import option
 from nevis.protocol import State, TrainingTask
 from nevis.registry import register_learner
 
 FRESH = "(fresh initialisation)"
 EMBEDDINGS = ("eval", "train")
 FRESH_POLICIES = ("candidate", "first_task")
-_SUBSET_STREAM = 5  # the kNN subsets' draw (finetuning uses 0-3)
+
+
+def knn_embed(net: Network, train_mode: bool, params, batch_stats, images):
+  backbone = nnx.merge(net.graphdef, params, batch_stats)
+  return backbone(augment.eval_preprocess(images, net.image_size), train=train_mode)
 
 
 @functools.cache
-def _embedding_function(architecture: tuple, image_size: int, train_mode: bool):
-  graphdef = nnx.graphdef(nnx.eval_shape(lambda: build_resnet(dict(architecture), nnx.Rngs(0))))
+def _embedding_function(net: Network, train_mode: bool):
+  return bind(knn_embed, net, train_mode)  # one function object per network: compiled once per stream
 
-  def knn_embed(params, batch_stats, images):
-    backbone = nnx.merge(graphdef, params, batch_stats)
-    return backbone(augment.eval_preprocess(images, image_size), train=train_mode)
 
-  return knn_embed
+@dataclasses.dataclass(frozen=True)
+class DynamicKnnConfig(FinetuningConfig):
+  """The fine-tuning options, and how the kNN score of each candidate start is measured."""
+
+  knn_k: int = option(5, "neighbours that vote", minimum=1)
+  knn_train_examples: int = option(10_000, "training images embedded per candidate (a random subset)", minimum=1)
+  knn_dev_examples: int = option(5_000, "dev images classified per candidate (a random subset)", minimum=1)
+  knn_embedding: str = option("eval", "BatchNorm statistics of the embeddings: stored (eval) or per batch (train)",
+                              choices=EMBEDDINGS)
+  knn_fresh: str = option("candidate", "a fresh initialisation competes at every task, or only at the first",
+                          choices=FRESH_POLICIES)
 
 
 @register_learner("dynamic_knn")
 class DynamicKnnLearner(FinetuningLearner):
   """Each task starts from the earlier task's backbone (or a fresh one) whose kNN dev score is best (NEVIS's "Dynamic")."""
 
-  defaults = {
-      **FinetuningLearner.defaults,
-      "knn_k": 5,
-      "knn_train_examples": 10_000,
-      "knn_dev_examples": 5_000,
-      "knn_embedding": "eval",
-      "knn_fresh": "candidate",
-  }
-
-  def __init__(self, **config):
-    super().__init__(**config)
-    for key, allowed in (("knn_embedding", EMBEDDINGS), ("knn_fresh", FRESH_POLICIES)):
-      if self.config[key] not in allowed:
-        raise ConfigError(f"{type(self).__name__}.{key} must be one of {allowed}; got {self.config[key]!r}")
-    for key in ("knn_k", "knn_train_examples", "knn_dev_examples"):
-      if self.config[key] < 1:
-        raise ConfigError(f"{type(self).__name__}.{key} must be >= 1; got {self.config[key]!r}")
+  Config = DynamicKnnConfig
 
   def initial_backbone(self, task: TrainingTask, state: State) -> Backbone | None:
     config = self.config
-    train_n = min(len(task.train), config["knn_train_examples"])
-    dev_n = min(len(task.dev), config["knn_dev_examples"])
+    train_n = min(len(task.train), config.knn_train_examples)
+    dev_n = min(len(task.dev), config.knn_dev_examples)
     candidates = dict(state["backbones"])
-    if config["knn_fresh"] == "candidate" or not candidates:
+    if config.knn_fresh == "candidate" or not candidates:
       words = key_words(task.rng)
-      candidates[FRESH] = self._functions.get(task.jit, "backbone_init")(stream_key(words, config["seed"], _INIT_STREAM))
+      candidates[FRESH] = self._functions.get(task.jit, "backbone_init")(derive_key(words, config.seed, Purpose.INIT))
     if len(candidates) == 1 or train_n == 0 or dev_n == 0:
       chosen = next(iter(candidates))
       task.notes["dynamic_knn"] = {"knn_dev_error": {}, "start_from": chosen}
       return None if chosen == FRESH else candidates[chosen]
-    architecture = tuple((key, tuple(config[key]) if isinstance(config[key], list) else config[key])
-                         for key in ("width", "blocks_per_stage", "stem"))
-    train_mode = config["knn_embedding"] == "train"
-    embed = task.jit(_embedding_function(architecture, config["image_size"], train_mode))
+    train_mode = config.knn_embedding == "train"
+    embed = task.jit(_embedding_function(self._functions.network, train_mode))
     neighbours = task.jit(nearest_neighbours, static_argnums=2)
     # A random subset (dm_nevis takes the first N of a shuffled split); stored order is often by class.
-    draw = np.random.default_rng(stream_key(key_words(task.rng), config["seed"], _SUBSET_STREAM))
+    draw = np.random.default_rng(derive_key(key_words(task.rng), config.seed, Purpose.KNN_SUBSET))
     train_index = np.sort(draw.permutation(len(task.train))[:train_n])
     dev_index = np.sort(draw.permutation(len(task.dev))[:dev_n])
     train_images, train_labels = task.train.images[train_index], np.asarray(task.train.labels)[train_index]
     dev_images, dev_labels = task.dev.images[dev_index], np.asarray(task.dev.labels)[dev_index]
-    k = min(config["knn_k"], train_n)
-    batch = config["eval_batch_size"]
+    k = min(config.knn_k, train_n)
+    batch = config.eval_batch_size
     scores = {}
     for name, backbone in candidates.items():
-      backbone = _to_device(backbone)
+      backbone = to_device(backbone)
 
       def features(images):
-        parts = []
-        for start in range(0, len(images), batch):
-          chunk = np.asarray(images[start : start + batch])
-          real = len(chunk)
-          if real < batch and not train_mode:  # fixed shapes: pad the last chunk (per-example in eval mode)
-            chunk = np.concatenate([chunk, np.repeat(chunk[:1], batch - real, axis=0)])
-          parts.append(np.asarray(embed(backbone["params"], backbone["batch_stats"], chunk))[:real])
-        return np.concatenate(parts)
+        # Eval mode embeds each example on its own, so the last batch is padded to the one compiled shape;
+        # train mode's batch statistics would see the padding, so its last batch keeps its own size.
+        return map_batches(lambda chunk: embed(backbone["params"], backbone["batch_stats"], chunk), images, batch,
+                           pad=not train_mode)
 
       index = np.asarray(neighbours(jnp.asarray(features(train_images)), jnp.asarray(features(dev_images)), k))
       scores[name] = knn_error(train_labels[index], dev_labels, task.info.num_classes, task.info.multi_label)

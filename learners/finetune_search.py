@@ -23,13 +23,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from nevis.errors import BudgetExhausted, LearnerError
-from nevis.learners.recipe import stream_key
 from nevis.learners import selection
 from nevis.learners.selection import lowest
+from nevis.learners.toolkit import Purpose, derive_key, padded_labels, saved_list, to_device
 from nevis.protocol import TrainingTask
 
 PROGRESS_LOSS_EVERY = 25  # steps between loss read-backs; each one waits for the device
-_AUGMENT_STREAM = 1  # finetuning's augmentation stream
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +98,8 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
       record[key] = np.array(record[key], dtype=np.float64)
     record["best_step"] = np.array(record["best_step"], dtype=np.int64)
     # Orbax may hand an empty dict back as None.
-    record["kept"] = _to_device(record["kept"]) if record["kept"] else {}
-    record["trial_best"] = _to_device(record["trial_best"]) if record["trial_best"] else {}
+    record["kept"] = to_device(record["kept"]) if record["kept"] else {}
+    record["trial_best"] = to_device(record["trial_best"]) if record["trial_best"] else {}
 
   fixed = fixed_arguments(plan, info.num_classes)
   first_trial = int(record["trial"])
@@ -111,8 +110,8 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
       candidate = candidates[trial]
       done = 0
       if resumed is not None and trial == first_trial:
-        params, batch_stats = _to_device(resumed["params"]), _to_device(resumed["batch_stats"])
-        opt_leaves = [jnp.asarray(leaf) for leaf in as_list(resumed["opt_state"])]
+        params, batch_stats = to_device(resumed["params"]), to_device(resumed["batch_stats"])
+        opt_leaves = [jnp.asarray(leaf) for leaf in saved_list(resumed["opt_state"])]
         start_step = int(resumed["step"])
       else:
         params, batch_stats = fresh["params"], fresh["batch_stats"]
@@ -207,7 +206,7 @@ def fixed_arguments(plan: TaskPlan, num_classes: int) -> dict[str, np.ndarray]:
 def step_arguments(plan: TaskPlan, fixed: dict, batch: dict, labels, learning_rate, smoothing, step: int) -> tuple:
   """The train step's arguments after (params, batch_stats, opt_leaves), in its order."""
   return (
-      stream_key(list(plan.words), plan.seed, _AUGMENT_STREAM, step), batch["images"], labels,
+      derive_key(plan.words, plan.seed, Purpose.AUGMENT, step), batch["images"], labels,
       fixed["num_classes"], learning_rate, smoothing, np.int32(step), fixed["warmup_steps"], fixed["total_steps"],
       fixed["min_area"], fixed["flip_probability"],
   )
@@ -243,30 +242,12 @@ def prequential_search(learner, task: TrainingTask, state, candidates: list[dict
   def logits(model: dict, data) -> np.ndarray:
     parts = [
         learner._logits(task.jit, model["params"], model["batch_stats"], batch["images"])[batch["mask"]]
-        for batch in data.ordered_batches(config["eval_batch_size"])
+        for batch in data.ordered_batches(config.eval_batch_size)
     ]
     return np.concatenate(parts)[:, :info.num_classes]
 
   result = selection.select(
       task, candidates, fit, logits, select_by="prequential", seed=full_plan.data_seed,
-      first_chunk=config["prequential_first_chunk"],
+      first_chunk=config.prequential_first_chunk,
   )
   return result.model, int(result.selected), result.notes
-
-
-def padded_labels(labels: np.ndarray, outputs: int, multi_label: bool) -> np.ndarray:
-  if not multi_label:
-    return np.asarray(labels, dtype=np.int32)
-  labels = np.asarray(labels, dtype=np.uint8)
-  return np.pad(labels, ((0, 0), (0, outputs - labels.shape[1])))
-
-
-def _to_device(tree):
-  return jax.tree.map(jnp.asarray, tree)
-
-
-def as_list(leaves) -> list:
-  """A checkpointed list, whichever of list, tuple or {"0": ..} form it comes back in."""
-  if isinstance(leaves, dict):
-    return [leaves[k] for k in sorted(leaves, key=int)]
-  return list(leaves)

@@ -43,163 +43,31 @@ Strategies (`dynamic_knn`, `pretrained`) subclass `FinetuningLearner` and overri
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
 from nevis.errors import LearnerError
-from nevis.learners import augment, finetune_search, recipe
-from nevis.learners.compiled import CompiledFunctions, common_definitions  # noqa: F401  (re-exported for icl)
-from nevis.learners.recipe import (  # noqa: F401  (re-exported: the ICL learner and tests import them here)
-    adaptive_batch_size, head_outputs, key_words, multi_label_loss, single_label_loss, stream_key,
-    warmup_cosine, wrap_key,
-)
-from nevis.learners.resnet import ResNet
+from nevis.learners import augment, finetune_search, finetuning_steps, recipe
+from nevis.learners.recipe import FinetuningConfig, adaptive_batch_size
+from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, map_batches, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
-# Independent random streams drawn from one task key.
-_INIT_STREAM, _AUGMENT_STREAM, _DATA_STREAM, _HEAD_STREAM = 0, 1, 2, 3
-assert _AUGMENT_STREAM == finetune_search._AUGMENT_STREAM
-
 Backbone = dict[str, Any]  # {"params": pure dict, "batch_stats": pure dict}
-
-
-def build_resnet(config: dict[str, Any], rngs: nnx.Rngs) -> ResNet:
-  return ResNet(width=config["width"], blocks_per_stage=tuple(config["blocks_per_stage"]), stem=config["stem"],
-                rngs=rngs)
-
-
-class _Functions(CompiledFunctions):
-  """The fine-tuning learners' computations (ResNet backbone, linear head)."""
-
-  def __init__(self, config: dict[str, Any]):
-    image_size = config["image_size"]
-    abstract = nnx.eval_shape(lambda: build_resnet(config, nnx.Rngs(0)))
-    graphdef = nnx.graphdef(abstract)
-    feature_dim = abstract.feature_dim
-    tx = optax.chain(
-        optax.add_decayed_weights(config["weight_decay"], mask=recipe.decay_mask),
-        optax.trace(decay=config["momentum"], nesterov=True),
-    )
-
-    def logits_of(params, backbone, images, *, train: bool):
-      features = backbone(images, train=train)
-      return features @ params["head"]["kernel"] + params["head"]["bias"]
-
-    def backbone_init(key_data):
-      _, params, batch_stats = nnx.split(build_resnet(config, nnx.Rngs(wrap_key(key_data))), nnx.Param, nnx.BatchStat)
-      return {"params": nnx.to_pure_dict(params), "batch_stats": nnx.to_pure_dict(batch_stats)}
-
-    def make_train_step(multi_label: bool):
-      def resnet_train_step(
-          params, batch_stats, opt_leaves, augment_key, raw_images, labels, num_classes, peak_lr,
-          label_smoothing, step, warmup_steps, total_steps, min_area, flip_probability,
-      ):
-        # Augmentation runs inside the step: one dispatch (and one metered call) per step, not two.
-        images = augment.train_preprocess(wrap_key(augment_key), raw_images, image_size, min_area, flip_probability)
-        opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(params)), opt_leaves)
-
-        def loss_fn(params):
-          backbone = nnx.merge(graphdef, params["backbone"], batch_stats)
-          logits = logits_of(params, backbone, images, train=True)
-          if multi_label:
-            loss = multi_label_loss(logits, labels, num_classes)
-          else:
-            loss = single_label_loss(logits, labels, num_classes, label_smoothing)
-          return loss, nnx.to_pure_dict(nnx.state(backbone, nnx.BatchStat))
-
-        (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-        updates, opt_state = tx.update(grads, opt_state, params)
-        # Cosine to dm_nevis's 1e-8, but never above the peak: a trial at learning rate 0 stays frozen.
-        end = jnp.minimum(recipe.FINAL_LEARNING_RATE, peak_lr)
-        learning_rate = warmup_cosine(step, peak_lr, warmup_steps, total_steps, end)
-        params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
-        return params, new_stats, jax.tree.leaves(opt_state), loss
-
-      return resnet_train_step
-
-    def resnet_forward(params, batch_stats, images):
-      backbone = nnx.merge(graphdef, params["backbone"], batch_stats)
-      return logits_of(params, backbone, images, train=False).astype(jnp.float32)
-
-    self.feature_dim = feature_dim
-    self.graphdef = graphdef
-    # name -> (function, jit keyword arguments)
-    self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
-        "backbone_init": (backbone_init, {}),
-        **common_definitions(tx, image_size, feature_dim),
-        "train_step_single_label": (make_train_step(False), {}),
-        "train_step_multi_label": (make_train_step(True), {}),
-        "forward": (resnet_forward, {}),
-    }
-
-
-# The config keys the compiled functions depend on (not the seed: keys are hashed on the host). Learners
-# that agree on them share functions, hence compilations: a resumed run, or tests building many learners.
-_FUNCTION_KEYS = ("width", "blocks_per_stage", "stem", "image_size", "weight_decay", "momentum")
-
-
-@functools.cache
-def _shared_functions(config_items: tuple) -> _Functions:
-  return _Functions(dict(config_items))
-
-
-def _hashable(value):
-  return tuple(value) if isinstance(value, list) else value
 
 
 class FinetuningLearner(Learner):
   """Per-task fine-tuning with a hyper-parameter search; subclasses choose where each task starts."""
 
-  # The mini recipe (README "Recipes" has the measurements): epochs, not a fixed step count, put the budget
-  # where the examples are; one learning rate, because the old {0.01, 0.1} search chose 0.1 on every task
-  # and halved the steps; no crops, because at 32 px and 4 epochs crops of even 50-100 % raised the error
-  # (0.051 -> 0.072); flips only where a mirror image keeps the label (flipped digits: 0.087).
-  defaults = {
-      "width": 16,
-      "blocks_per_stage": [1, 1, 1],
-      "stem": "cifar",
-      "image_size": 32,
-      "num_steps": 1000,
-      "num_epochs": 4.0,
-      "min_steps": 200,
-      "learning_rates": [0.1],
-      "label_smoothing": 0.0,
-      "search": "grid",
-      "num_trials": 16,
-      "learning_rate_range": [1e-4, 0.1],
-      "label_smoothing_range": [0.0, 0.3],
-      "eval_every_steps": 100,
-      "trial_score": "best",
-      "min_batch": 16,
-      "max_batch": 64,
-      "eval_batch_size": 128,
-      "weight_decay": 1e-4,
-      "momentum": 0.9,
-      "warmup_fraction": 0.1,
-      "warmup_epochs": 0.0,
-      "flip": "auto",
-      "min_crop_area": 1.0,
-      "head_min_outputs": 16,
-      "keep_task_backbones": False,
-      "select_by": "dev",
-      "prequential_first_chunk": 10,
-      "seed": 0,
-  }
+  Config = FinetuningConfig
 
-  def __init__(self, **config):
-    super().__init__(**config)
-    recipe.validate(type(self).__name__, self.config)
-    architecture = tuple(sorted((key, _hashable(self.config[key])) for key in _FUNCTION_KEYS))
-    self._functions = _shared_functions(architecture)
+  def __init__(self, **options):
+    super().__init__(**options)
+    c = self.config
+    self._functions = finetuning_steps.functions(c.width, c.blocks_per_stage, c.stem, c.image_size, c.weight_decay,
+                                                 c.momentum)
 
   # --- strategy hooks -------------------------------------------------------------------------------
 
@@ -209,7 +77,7 @@ class FinetuningLearner(Learner):
 
   def remember(self, state: State, task_name: str, backbone: Backbone, head: dict) -> State:
     """The state after a task: this task's model is kept; older ones only with `keep_task_backbones`."""
-    keep_all = self.config["keep_task_backbones"]
+    keep_all = self.config.keep_task_backbones
     heads = {**state["heads"], task_name: head} if keep_all else {task_name: head}
     backbones = {**state["backbones"], task_name: backbone} if keep_all else {task_name: backbone}
     return {**state, "heads": heads, "backbones": backbones, "carry": {}}
@@ -222,21 +90,21 @@ class FinetuningLearner(Learner):
   def plan(self, task: TrainingTask, num_examples: int) -> finetune_search.TaskPlan:
     """The schedule, batch and augmentation of the task's trials on `num_examples` training examples."""
     config = self.config
-    batch_size = adaptive_batch_size(num_examples, config["min_batch"], config["max_batch"])
+    batch_size = adaptive_batch_size(num_examples, config.min_batch, config.max_batch)
     num_steps = recipe.task_steps(config, num_examples, batch_size)
     words = key_words(task.rng)
     return finetune_search.TaskPlan(
         batch_size=batch_size,
         num_steps=num_steps,
         warmup_steps=recipe.warmup_steps(config, num_examples, batch_size, num_steps),
-        eval_every=config["eval_every_steps"],
-        trial_score=config["trial_score"],
-        outputs=head_outputs(task.info.num_classes, config["head_min_outputs"]),
-        min_area=float(config["min_crop_area"]),
-        flip_probability=0.5 if augment.flips(task.info, config["flip"]) else 0.0,
-        data_seed=int(stream_key(words, config["seed"], _DATA_STREAM)[0]),
+        eval_every=config.eval_every_steps,
+        trial_score=config.trial_score,
+        outputs=head_outputs(task.info.num_classes, config.head_min_outputs),
+        min_area=float(config.min_crop_area),
+        flip_probability=0.5 if augment.flips(task.info, config.flip) else 0.0,
+        data_seed=int(derive_key(words, config.seed, Purpose.DATA)[0]),
         words=tuple(words),
-        seed=config["seed"],
+        seed=config.seed,
     )
 
   def starting_point(self, task: TrainingTask, state: State, outputs: int) -> dict:
@@ -245,15 +113,15 @@ class FinetuningLearner(Learner):
     config, words = self.config, key_words(task.rng)
     start = self.initial_backbone(task, state)
     if start is None:
-      start = self._functions.get(task.jit, "backbone_init")(stream_key(words, config["seed"], _INIT_STREAM))
+      start = self._functions.get(task.jit, "backbone_init")(derive_key(words, config.seed, Purpose.INIT))
     else:
-      start = jax.tree.map(jnp.asarray, start)
-    head = self._functions.get(task.jit, "head_init")(stream_key(words, config["seed"], _HEAD_STREAM), outputs)
+      start = to_device(start)
+    head = self._functions.get(task.jit, "head_init")(derive_key(words, config.seed, Purpose.HEAD), outputs)
     return {"params": {"backbone": start["params"], "head": head}, "batch_stats": start["batch_stats"]}
 
   def train(self, task: TrainingTask, state: State) -> State:
     candidates = recipe.search_candidates(self.config, int(state["tasks_seen"]))
-    if self.config["select_by"] == "prequential":
+    if self.config.select_by == "prequential":
       model, selected, notes = finetune_search.prequential_search(self, task, state, candidates)
       last_search = {"code_length_nats": np.array(notes["code_length_nats"], dtype=np.float64)}
     else:
@@ -309,12 +177,8 @@ class FinetuningLearner(Learner):
 
   def _evaluate(self, task: TrainingTask, params, batch_stats) -> tuple[float, float]:
     """(dev error, dev mean log-loss in nats) of one model."""
-    num_classes = task.info.num_classes
-    parts = []
-    for batch in task.dev.ordered_batches(self.config["eval_batch_size"]):
-      logits = self._logits(task.jit, params, batch_stats, batch["images"])
-      parts.append(logits[batch["mask"], :num_classes])
-    logits = np.concatenate(parts)
+    logits = map_batches(lambda images: self._logits(task.jit, params, batch_stats, images), task.dev.images,
+                         self.config.eval_batch_size)[:, :task.info.num_classes]
     labels = np.asarray(task.dev.labels)
     multi_label = task.info.multi_label
     error = task_error(logits, labels, multi_label=multi_label)
@@ -335,9 +199,6 @@ class PreviousLearner(FinetuningLearner):
 
   def remember(self, state: State, task_name: str, backbone: Backbone, head: dict) -> State:
     # Every head is kept: a past task is predicted with the current backbone unless its own is kept.
-    backbones = {**state["backbones"], task_name: backbone} if self.config["keep_task_backbones"] else {}
+    backbones = {**state["backbones"], task_name: backbone} if self.config.keep_task_backbones else {}
     return {**state, "heads": {**state["heads"], task_name: head}, "backbones": backbones, "carry": backbone}
 
-
-def _to_device(tree):
-  return jax.tree.map(jnp.asarray, tree)

@@ -32,9 +32,9 @@ prequential code length over train + dev; `nevis.learners.selection`); every can
 through `task.jit`. icl_only has nothing to select.
 
 Randomness is host-side (`stream_key` of the task key, `seed` and a path), wrapped as unsafe_rbg keys in
-compiled code, as in `nevis.learners.finetuning`. Optional meta-pretraining (`pretrain_steps` > 0) in
-`init` trains ICL prompts on tasks of the `synthetic` stream before the stream starts (charged to train
-compute, outside any task's count), so that icl_only has a model that has met prompts before.
+compiled code, as in `nevis.learners.finetuning`. Every run starts from a fresh initialisation; a learner
+reads no data but what its tasks hand it (meta-pretraining will be a run of its own that an icl run starts
+from).
 
 State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen}. No online
 prequential scores: use `prequential: blockwise`.
@@ -50,213 +50,26 @@ interrupted by a crash restarts); icl_only trains nothing and needs none.
 """
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import icl_model, selection
-from nevis.learners.finetuning import (
-  CompiledFunctions,
-  common_definitions,
-  head_outputs,
-  key_words,
-  multi_label_loss,
-  single_label_loss,
-  stream_key,
-  warmup_cosine,
-)
-from nevis.learners.icl_model import IclModel
+from nevis.learners import icl_steps, selection
+from nevis.learners.icl_config import IclConfig
+from nevis.learners.icl_prompts import balanced_context, random_assignment, sample_prompt
+from nevis.learners.icl_prototypes import masked_means, prototype_logits
+from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, saved_list, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
-from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask
+from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask, registered_name
 from nevis.registry import register_learner
 
-MODES = ("icl_only", "ft_only", "icl_ft")
 ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hold arrays and numbers
-SEQUENCE_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "mixer": "fox", "mlp": "dense"}
-VIT_DEFAULTS = {"d_model": 64, "num_layers": 2, "num_heads": 4, "patch_size": 4, "mixer": "softmax"}
-
-_INIT_STREAM, _AUGMENT_STREAM, _PROMPT_STREAM, _HEAD_STREAM, _CONTEXT_STREAM, _PRETRAIN_STREAM = range(6)
 
 AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
-
-
-def _wrap_key(key_data: jax.Array) -> jax.Array:
-  return jax.random.wrap_key_data(key_data, impl="unsafe_rbg")
-
-
-def _decay_mask(params) -> Any:
-  """Weight decay on kernels, embeddings and PEER expert tables; not on biases or norm scales."""
-  def decayed(path, _):
-    name = getattr(path[-1], "key", None)
-    return name in ("kernel", "embedding", "expert_up", "expert_down")
-  return jax.tree_util.tree_map_with_path(decayed, params)
-
-
-class _Functions(CompiledFunctions):
-  """The learner's compiled computations, built once per architecture (their identity is the jit key)."""
-
-  def __init__(self, config: dict[str, Any]):
-    image_size = config["image_size"]
-
-    def build(rngs: nnx.Rngs) -> IclModel:
-      return IclModel(encoder=config["encoder"], width=config["width"],
-                      blocks_per_stage=tuple(config["blocks_per_stage"]), image_size=image_size,
-                      vit=config["vit"], sequence=config["sequence"], label_vocab=config["label_vocab"],
-                      rngs=rngs)
-
-    abstract = nnx.eval_shape(lambda: build(nnx.Rngs(0)))
-    graphdef, _, _ = icl_model.split(abstract)
-    feature_dim = abstract.feature_dim
-    tx = optax.chain(
-        optax.clip_by_global_norm(1.0),
-        optax.scale_by_adam(),
-        optax.add_decayed_weights(config["weight_decay"], mask=_decay_mask),
-    )
-
-    def merged(params, batch_stats) -> IclModel:
-      return icl_model.merge(graphdef, params, batch_stats)
-
-    def apply_updates(params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps):
-      opt_state = jax.tree.unflatten(jax.tree.structure(tx.init(params)), opt_leaves)
-      updates, opt_state = tx.update(grads, opt_state, params)
-      learning_rate = warmup_cosine(step, peak_lr, warmup_steps, total_steps)
-      params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
-      return params, jax.tree.leaves(opt_state)
-
-    def model_init(key_data):
-      _, params, batch_stats = icl_model.split(build(nnx.Rngs(_wrap_key(key_data))))
-      return {"params": params, "batch_stats": batch_stats}
-
-    def icl_train_step(params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
-                       num_classes, peak_lr, step, warmup_steps, total_steps):
-      """images: (P * (k + q), H, W, 3), the P contexts' examples first, then the P * q queries."""
-      num_prompts, k = context_labels.shape
-      num_queries = query_labels.shape[1]
-
-      def loss_fn(params):
-        model = merged(params, batch_stats)
-        features = model.encode(images, train=True)
-        context = features[:num_prompts * k].reshape(num_prompts, k, -1)
-        queries = features[num_prompts * k:].reshape(num_prompts, num_queries, -1)
-        cache = icl_model.context_cache(model, context, perm, context_labels)
-        log_probs = icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
-        picked = jnp.take_along_axis(log_probs, query_labels[..., None], axis=2)
-        return -jnp.mean(picked), icl_model.rest_of(model)
-
-      (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-      params, opt_leaves = apply_updates(params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
-      return params, new_stats, opt_leaves, loss
-
-    def make_head_train_step(multi_label: bool):
-      def icl_head_train_step(params, batch_stats, head, opt_leaves, images, labels,
-                              num_classes, peak_lr, step, warmup_steps, total_steps):
-        trainable = {"encoder": params["encoder"], "head": head}
-
-        def loss_fn(trainable):
-          model = merged({**params, "encoder": trainable["encoder"]}, batch_stats)
-          logits = model.encode(images, train=True) @ trainable["head"]["kernel"] + trainable["head"]["bias"]
-          if multi_label:
-            loss = multi_label_loss(logits, labels, num_classes)
-          else:
-            loss = single_label_loss(logits, labels, num_classes, 0.0)
-          return loss, icl_model.rest_of(model)
-
-        (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
-        trainable, opt_leaves = apply_updates(trainable, grads, opt_leaves, peak_lr, step, warmup_steps,
-                                              total_steps)
-        return {**params, "encoder": trainable["encoder"]}, new_stats, trainable["head"], opt_leaves, loss
-
-      return icl_head_train_step
-
-    def icl_features(params, batch_stats, images):
-      return merged(params, batch_stats).encode(images, train=False).astype(jnp.float32)
-
-    def icl_head_forward(params, batch_stats, head, images):
-      features = merged(params, batch_stats).encode(images, train=False)
-      return (features @ head["kernel"] + head["bias"]).astype(jnp.float32)
-
-    def icl_context_cache(params, batch_stats, images, perm, labels):
-      """images (S * k, H, W, 3) -> the S contexts' prefix cache."""
-      model = merged(params, batch_stats)
-      num_contexts, k = labels.shape
-      features = model.encode(images, train=False).reshape(num_contexts, k, -1)
-      return icl_model.context_cache(model, features, perm, labels)
-
-    def icl_score(params, batch_stats, cache, images, perm, num_classes):
-      """(Q, V) class log-probabilities of query images, averaged over the cached contexts."""
-      model = merged(params, batch_stats)
-      features = model.encode(images, train=False)
-      num_contexts = perm.shape[0]
-      queries = jnp.broadcast_to(features[None], (num_contexts,) + features.shape)
-      id_logits = icl_model.query_id_logits(model, cache, queries)
-      return icl_model.averaged_class_log_probs(id_logits, perm, num_classes)
-
-    self.feature_dim = feature_dim
-    self.graphdef = graphdef
-    self.definitions: dict[str, tuple[Callable, dict[str, Any]]] = {
-        "model_init": (model_init, {}),
-        **common_definitions(tx, image_size, feature_dim),
-        "icl_train_step": (icl_train_step, {}),
-        "head_train_step_single_label": (make_head_train_step(False), {}),
-        "head_train_step_multi_label": (make_head_train_step(True), {}),
-        "features": (icl_features, {}),
-        "head_forward": (icl_head_forward, {}),
-        "context_cache": (icl_context_cache, {}),
-        "score": (icl_score, {}),
-    }
-
-
-_FUNCTION_KEYS = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
-                  "weight_decay")
-
-
-@functools.cache
-def _shared_functions(architecture: str) -> _Functions:
-  return _Functions(json.loads(architecture))
-
-
-# --- prompt sampling (host side, a pure function of the generator it is given) ----------------------
-
-
-def balanced_context(pool: np.ndarray, labels: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-  """k indices from `pool`, classes taken round-robin in a random class order (cycling if the pool is
-  small), then shuffled: every class present gets about k / K examples."""
-  pool = pool[rng.permutation(len(pool))]
-  classes = rng.permutation(np.unique(labels[pool]))
-  by_class = [pool[labels[pool] == c] for c in classes]
-  picked, depth = [], 0
-  while len(picked) < k:
-    for members in by_class:
-      if len(picked) == k:
-        break
-      picked.append(members[depth % len(members)])
-    depth += 1
-  return rng.permutation(np.asarray(picked, dtype=np.int64))
-
-
-def sample_prompt(labels: np.ndarray, k: int, q: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-  """(context indices (k,), query indices (q,)): queries first, the context balanced from the rest.
-  With fewer than q + 1 examples, queries are drawn with replacement and may reappear in the context."""
-  n = len(labels)
-  order = rng.permutation(n)
-  if n > q:
-    queries, pool = order[:q], order[q:]
-  else:
-    queries, pool = rng.integers(0, n, q), order
-  return balanced_context(pool, labels, k, rng), queries
-
-
-def random_assignment(label_vocab: int, rng: np.random.Generator) -> np.ndarray:
-  """perm (V,): class c is shown as label id perm[c]."""
-  return rng.permutation(label_vocab).astype(np.int32)
 
 
 # --- the learner ------------------------------------------------------------------------------------
@@ -266,75 +79,44 @@ def random_assignment(label_vocab: int, rng: np.random.Generator) -> np.ndarray:
 class IclLearner(Learner):
   """In-context learner over images with modes icl_only | ft_only | icl_ft (see module docstring)."""
 
-  defaults = {
-      "mode": "icl_ft",
-      "encoder": "resnet",
-      "width": 16,
-      "blocks_per_stage": [1, 1, 1],
-      "image_size": 32,
-      "vit": {},  # VitEncoder options over VIT_DEFAULTS (encoder: vit)
-      "sequence": {},  # SequenceModel options over SEQUENCE_DEFAULTS: mixer, mlp, d_model, peer, ...
-      "label_vocab": 16,
-      "context_size": 16,
-      "queries_per_prompt": 8,
-      "prompts_per_step": 4,
-      "eval_contexts": 2,
-      "num_steps": 100,
-      "learning_rates": [3e-4, 1e-3],
-      "batch_size": 32,  # ft route (head) batches
-      "weight_decay": 1e-4,
-      "warmup_fraction": 0.1,
-      "eval_batch_size": 128,
-      "select_by": "dev",
-      "prequential_first_chunk": 10,
-      "pretrain_steps": 0,
-      "pretrain_tasks": 16,
-      "pretrain_learning_rate": 1e-3,
-      "seed": 0,
-  }
+  Config = IclConfig
 
-  def __init__(self, **config):
-    super().__init__(**config)
-    self.config["sequence"] = {**SEQUENCE_DEFAULTS, **self.config["sequence"]}
-    self.config["vit"] = {**VIT_DEFAULTS, **self.config["vit"]}
-    _validate(type(self).__name__, self.config)
-    architecture = {key: self.config[key] for key in _FUNCTION_KEYS}
+  def __init__(self, **options):
+    super().__init__(**options)
     try:
-      self._functions = _shared_functions(json.dumps(architecture, sort_keys=True))
-    except (TypeError, ValueError) as error:
-      raise ConfigError(f"{type(self).__name__}: bad architecture options: {error}") from error
+      self._functions = icl_steps.functions(self.config)
+    except (TypeError, ValueError) as error:  # the layers' own checks, e.g. of the free-form `peer` options
+      raise ConfigError(f"{registered_name(type(self))}: bad architecture options: {error}") from error
     self._prefix_memo: dict[str, tuple[Any, Any]] = {}
 
   # --- routing ----------------------------------------------------------------------------------------
 
   def route(self, info) -> str:
     """'icl' (prompts), 'head' (encoder + linear head) or 'prototype' (class means; icl_only only)."""
-    fits_prompts = not info.multi_label and info.num_classes <= self.config["label_vocab"]
-    if self.config["mode"] == "ft_only":
+    fits_prompts = not info.multi_label and info.num_classes <= self.config.label_vocab
+    if self.config.mode == "ft_only":
       return "head"
     if fits_prompts:
       return "icl"
-    return "prototype" if self.config["mode"] == "icl_only" else "head"
+    return "prototype" if self.config.mode == "icl_only" else "head"
 
   # --- protocol ---------------------------------------------------------------------------------------
 
   def init(self, ctx: InitContext) -> State:
     words = key_words(ctx.rng)
-    seed = self.config["seed"]
-    model = self._fn(ctx.jit, "model_init")(stream_key(words, seed, _INIT_STREAM))
-    if self.config["pretrain_steps"] > 0:
-      model = self._pretrain(ctx.jit, model, words)
+    seed = self.config.seed
+    model = self._fn(ctx.jit, "model_init")(derive_key(words, seed, Purpose.INIT))
     return {"model": model, "tasks": {}, "tasks_seen": 0}
 
   def train(self, task: TrainingTask, state: State) -> State:
     info = task.info
     route = self.route(info)
-    model = _to_device(state["model"])
+    model = to_device(state["model"])
     words = key_words(task.rng)
-    task.notes.update({"mode": self.config["mode"], "route": route})
+    task.notes.update({"mode": self.config.mode, "route": route})
     if route == "prototype":
       entry = self._prototypes(task.jit, model, task.train, info.multi_label)
-    elif self.config["mode"] == "icl_only":
+    elif self.config.mode == "icl_only":
       entry = self._contexts(task.train, words)
       self._remember_prefix(task.jit, info.name, model, entry)  # the honest work of icl_only
       if len(task.dev):
@@ -371,13 +153,13 @@ class IclLearner(Learner):
   def _fine_tune(self, task: TrainingTask, start: dict, route: str, words: list[int]) -> tuple[dict, dict]:
     config, info = self.config, task.info
     jit = task.jit
-    steps = config["num_steps"]
+    steps = config.num_steps
     outputs = head_outputs(info.num_classes)
-    head = self._fn(jit, "head_init")(stream_key(words, config["seed"], _HEAD_STREAM), outputs) \
+    head = self._fn(jit, "head_init")(derive_key(words, config.seed, Purpose.HEAD), outputs) \
         if route == "head" else None
-    candidates = [{"learning_rate": float(lr)} for lr in config["learning_rates"]]
+    candidates = [{"learning_rate": float(lr)} for lr in config.learning_rates]
     num_candidates = len(candidates) if len(task.dev) else 1  # as selection.select_by_dev
-    checkpointed = config["select_by"] == "dev"  # a prequential search restarts with its task
+    checkpointed = config.select_by == "dev"  # a prequential search restarts with its task
     saved = task.checkpoint.restore() if checkpointed else None
     searched = selection.DevProgress()
     if saved is not None:
@@ -422,14 +204,14 @@ class IclLearner(Learner):
         forward = self._fn(jit, "head_forward")
         parts = [np.asarray(forward(fitted["params"], fitted["batch_stats"], fitted["head"],
                                     self._eval_images(jit, batch["images"])))[batch["mask"]]
-                 for batch in data.ordered_batches(config["eval_batch_size"])]
+                 for batch in data.ordered_batches(config.eval_batch_size)]
         return np.concatenate(parts)[:, :info.num_classes]
       entry = self._contexts(fitted["data"], words)
       return self._icl_logits(jit, fitted, entry, data, info.num_classes, None)
 
     result = selection.select(
-        task, candidates, fit, logits, select_by=config["select_by"],
-        seed=int(stream_key(words, config["seed"], _CONTEXT_STREAM)[0]), first_chunk=config["prequential_first_chunk"],
+        task, candidates, fit, logits, select_by=config.select_by,
+        seed=int(derive_key(words, config.seed, Purpose.CONTEXT)[0]), first_chunk=config.prequential_first_chunk,
         resume=searched if checkpointed else None, on_candidate=remember if checkpointed else None,
     )
     fitted = result.model
@@ -440,10 +222,10 @@ class IclLearner(Learner):
   def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, progress,
                    resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
     config = self.config
-    steps = config["num_steps"]
+    steps = config.num_steps
     return self._prompt_steps(jit, start, [data.images], [np.asarray(data.labels)], [data.num_classes],
-                              steps, learning_rate, round(config["warmup_fraction"] * steps),
-                              words, _PROMPT_STREAM, progress, resume, after_step)
+                              steps, learning_rate, round(config.warmup_fraction * steps),
+                              words, Purpose.DATA, progress, resume, after_step)
 
   def _prompt_steps(self, jit, start: dict, images: list, labels: list, num_classes: list[int], steps: int,
                     learning_rate: float, warmup_steps: int, words, stream: int, progress=None,
@@ -451,9 +233,9 @@ class IclLearner(Learner):
     """`steps` ICL steps from `start` (or from the saved loop `resume`); each step's prompts come from one
     of the datasets (in turn). `after_step` gets the loop {step, params, batch_stats, opt_leaves}."""
     config = self.config
-    seed = config["seed"]
-    k, q, p, vocab = (config["context_size"], config["queries_per_prompt"], config["prompts_per_step"],
-                      config["label_vocab"])
+    seed = config.seed
+    k, q, p, vocab = (config.context_size, config.queries_per_prompt, config.prompts_per_step,
+                      config.label_vocab)
     if resume is None:
       params, batch_stats, first = start["params"], start["batch_stats"], 0
       opt_leaves = self._fn(jit, "optimizer_init")(params)
@@ -461,14 +243,14 @@ class IclLearner(Learner):
       params, batch_stats, opt_leaves, first = _saved_loop(resume)
     step_fn, preprocess = self._fn(jit, "icl_train_step"), self._fn(jit, "train_preprocess")
     for step in range(first, steps):
-      rng = np.random.default_rng(stream_key(words, seed, stream, step))
+      rng = np.random.default_rng(derive_key(words, seed, stream, step))
       which = step % len(images)
       prompts = [sample_prompt(labels[which], k, q, rng) for _ in range(p)]
       context = np.stack([c for c, _ in prompts])
       queries = np.stack([qs for _, qs in prompts])
       perm = np.stack([random_assignment(vocab, rng) for _ in range(p)])
       batch = images[which][np.concatenate([context.ravel(), queries.ravel()])]
-      inputs = preprocess(stream_key(words, seed, _AUGMENT_STREAM, stream, step), batch)
+      inputs = preprocess(derive_key(words, seed, Purpose.AUGMENT, stream, step), batch)
       params, batch_stats, opt_leaves, _ = step_fn(
           params, batch_stats, opt_leaves, inputs, perm, labels[which][context].astype(np.int32),
           labels[which][queries].astype(np.int32), np.int32(num_classes[which]), np.float32(learning_rate),
@@ -484,8 +266,8 @@ class IclLearner(Learner):
     config = self.config
     multi_label, num_classes = data.multi_label, data.num_classes
     outputs = head["bias"].shape[0]
-    steps = config["num_steps"]
-    warmup_steps = round(config["warmup_fraction"] * steps)
+    steps = config.num_steps
+    warmup_steps = round(config.warmup_fraction * steps)
     step_fn = self._fn(jit, "head_train_step_multi_label" if multi_label else "head_train_step_single_label")
     preprocess = self._fn(jit, "train_preprocess")
     if resume is None:
@@ -493,14 +275,14 @@ class IclLearner(Learner):
       opt_leaves = self._fn(jit, "optimizer_init")({"encoder": params["encoder"], "head": head})
     else:
       params, batch_stats, opt_leaves, first = _saved_loop(resume)
-      head = _to_device(resume["head"])
-    data_seed = int(stream_key(words, config["seed"], _PROMPT_STREAM)[0])
+      head = to_device(resume["head"])
+    data_seed = int(derive_key(words, config.seed, Purpose.DATA)[0])
     for step in range(first, steps):
-      batch = data.batch_at(step, config["batch_size"], seed=data_seed)
+      batch = data.batch_at(step, config.batch_size, seed=data_seed)
       labels = np.asarray(batch["labels"])
       labels = (np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1]))) if multi_label
                 else labels.astype(np.int32))
-      inputs = preprocess(stream_key(words, config["seed"], _AUGMENT_STREAM, step), batch["images"])
+      inputs = preprocess(derive_key(words, config.seed, Purpose.AUGMENT, step), batch["images"])
       params, batch_stats, head, opt_leaves, _ = step_fn(
           params, batch_stats, head, opt_leaves, inputs, labels, np.int32(num_classes),
           np.float32(learning_rate), np.int32(step), np.int32(warmup_steps), np.int32(steps))
@@ -520,17 +302,17 @@ class IclLearner(Learner):
     index, step = int(saved.get("candidate", -1)), int(saved.get("step", -1))
     fits = (all(key in saved for key in keys) and int(saved["route"]) == ROUTES.index(route)
             and np.shape(saved["dev_error"]) == (num_candidates,) and 0 <= index < num_candidates
-            and 0 <= step <= self.config["num_steps"] and _same_shapes({key: saved[key] for key in expected}, expected))
+            and 0 <= step <= self.config.num_steps and same_shapes({key: saved[key] for key in expected}, expected))
     if not fits:
       found = {key: np.asarray(saved[key]).tolist() for key in ("route", "candidate", "step") if key in saved}
       raise LearnerError(
           f"the in-task checkpoint of {task.info.name!r} does not match this config (route {route!r}, "
-          f"{num_candidates} candidates, {self.config['num_steps']} steps; saved {found}); resume with the "
+          f"{num_candidates} candidates, {self.config.num_steps} steps; saved {found}); resume with the "
           "config it was written with"
       )
     if index == 0:
       return selection.DevProgress()
-    best = _to_device(saved["best"])
+    best = to_device(saved["best"])
     if route == "icl":
       best["data"] = task.train  # a dev search fits every candidate on the task's train split
     return selection.DevProgress([float(e) for e in np.asarray(saved["dev_error"])[:index]],
@@ -541,11 +323,11 @@ class IclLearner(Learner):
   def _contexts(self, data: DataView, words) -> dict:
     """`eval_contexts` balanced contexts from `data`, each with its own random class-to-id assignment."""
     config = self.config
-    rng = np.random.default_rng(stream_key(words, config["seed"], _CONTEXT_STREAM, len(data)))
+    rng = np.random.default_rng(derive_key(words, config.seed, Purpose.CONTEXT, len(data)))
     labels = np.asarray(data.labels)
-    index = np.stack([balanced_context(np.arange(len(data)), labels, config["context_size"], rng)
-                      for _ in range(config["eval_contexts"])])
-    perm = np.stack([random_assignment(config["label_vocab"], rng) for _ in range(config["eval_contexts"])])
+    index = np.stack([balanced_context(np.arange(len(data)), labels, config.context_size, rng)
+                      for _ in range(config.eval_contexts)])
+    perm = np.stack([random_assignment(config.label_vocab, rng) for _ in range(config.eval_contexts)])
     return {"images": np.asarray(data.images)[index], "labels": labels[index].astype(np.int32), "perm": perm}
 
   def _context_cache(self, jit, model: dict, entry: dict):
@@ -570,7 +352,7 @@ class IclLearner(Learner):
     score = self._fn(jit, "score")
     perm = np.asarray(entry["perm"], np.int32)
     parts = []
-    for batch in data.ordered_batches(self.config["eval_batch_size"]):
+    for batch in data.ordered_batches(self.config.eval_batch_size):
       log_probs = score(model["params"], model["batch_stats"], cache, self._eval_images(jit, batch["images"]),
                         perm, np.int32(num_classes))
       parts.append(np.asarray(log_probs)[batch["mask"], :num_classes])
@@ -579,35 +361,19 @@ class IclLearner(Learner):
   def _prototypes(self, jit, model: dict, data: DataView, multi_label: bool) -> dict:
     features = np.concatenate([
         self._features(jit, model, batch["images"])[batch["mask"]]
-        for batch in data.ordered_batches(self.config["eval_batch_size"])
+        for batch in data.ordered_batches(self.config.eval_batch_size)
     ])
     labels = np.asarray(data.labels)
     if multi_label:
       positive = labels.astype(bool)
-      return {"positive": _masked_means(features, positive), "negative": _masked_means(features, ~positive)}
+      return {"positive": masked_means(features, positive), "negative": masked_means(features, ~positive)}
     one_hot = labels[:, None] == np.arange(data.num_classes)[None]
-    return {"means": _masked_means(features, one_hot)}
+    return {"means": masked_means(features, one_hot)}
 
   def _features(self, jit, model: dict, images) -> np.ndarray:
     features = np.asarray(self._fn(jit, "features")(model["params"], model["batch_stats"],
                                                     self._eval_images(jit, images)))
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-6)
-
-  # --- pretraining ---------------------------------------------------------------------------------
-
-  def _pretrain(self, jit, model: dict, words) -> dict:
-    """ICL prompts from `pretrain_tasks` synthetic tasks (2..label_vocab classes), in turn."""
-    from nevis.streams.synthetic import synthetic_stream
-
-    config = self.config
-    counts = [2 + i % (config["label_vocab"] - 1) for i in range(config["pretrain_tasks"])]
-    stream = synthetic_stream(num_tasks=len(counts), image_size=config["image_size"], num_classes=counts,
-                              examples_per_class=max(4, config["context_size"]), seed=config["seed"])
-    splits = [task.load_split("train") for task in stream.tasks if not task.info.multi_label]
-    steps = config["pretrain_steps"]
-    return self._prompt_steps(jit, model, [s.images for s in splits], [np.asarray(s.labels) for s in splits],
-                              counts, steps, config["pretrain_learning_rate"],
-                              round(config["warmup_fraction"] * steps), words, _PRETRAIN_STREAM)
 
   # --- small helpers ---------------------------------------------------------------------------------
 
@@ -618,66 +384,11 @@ class IclLearner(Learner):
     return self._fn(jit, "eval_preprocess")(np.asarray(images))
 
 
-def prototype_logits(features: np.ndarray, entry: dict, multi_label: bool) -> np.ndarray:
-  """Nearest-class-mean scores (see module docstring) of unit-norm features (B, F)."""
-  def squared_distances(means):
-    return np.sum((features[:, None, :] - np.asarray(means)[None]) ** 2, axis=-1)
-
-  if multi_label:
-    logits = squared_distances(entry["negative"]) - squared_distances(entry["positive"])
-  else:
-    logits = -squared_distances(entry["means"])
-  return logits.astype(np.float32)
-
-
-def _masked_means(features: np.ndarray, members: np.ndarray) -> np.ndarray:
-  """(K, F) mean feature of each column of `members` (N, K); a column without members gets zeros."""
-  members = members.astype(np.float64)
-  counts = members.sum(axis=0)[:, None]
-  return (members.T @ features / np.maximum(counts, 1.0)).astype(np.float32)
-
-
-def _to_device(tree):
-  return jax.tree.map(jnp.asarray, tree)
-
-
 def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:
   """(params, batch_stats, opt_leaves, step) of a step loop read back from an in-task checkpoint."""
-  opt_leaves = [jnp.asarray(leaf) for leaf in saved["opt_leaves"]]
-  return _to_device(saved["params"]), _to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
+  opt_leaves = [jnp.asarray(leaf) for leaf in saved_list(saved["opt_leaves"])]
+  return to_device(saved["params"]), to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
 
 
 def _padded(values: list[float], length: int) -> np.ndarray:
   return np.array(list(values) + [np.nan] * (length - len(values)), dtype=np.float64)
-
-
-def _same_shapes(a, b) -> bool:
-  a_leaves, a_def = jax.tree.flatten(a)
-  b_leaves, b_def = jax.tree.flatten(b)
-  return a_def == b_def and all(np.shape(x) == np.shape(y) for x, y in zip(a_leaves, b_leaves))
-
-
-def _validate(owner: str, config: dict[str, Any]) -> None:
-  def fail(key: str, why: str):
-    raise ConfigError(f"{owner}.{key} {why}; got {config[key]!r}")
-
-  if config["mode"] not in MODES:
-    fail("mode", f"must be one of {MODES}")
-  if config["encoder"] not in icl_model.ENCODERS:
-    fail("encoder", f"must be one of {icl_model.ENCODERS}")
-  selection.check_select_by(owner, config["select_by"])
-  if not config["learning_rates"] or not all(
-      isinstance(lr, (int, float)) and not isinstance(lr, bool) and lr >= 0 for lr in config["learning_rates"]):
-    fail("learning_rates", "must be a non-empty list of numbers >= 0")
-  if config["label_vocab"] < 2:
-    fail("label_vocab", "must be >= 2")
-  for key in ("width", "context_size", "queries_per_prompt", "prompts_per_step", "eval_contexts",
-              "num_steps", "batch_size", "eval_batch_size", "prequential_first_chunk", "pretrain_tasks"):
-    if config[key] < 1:
-      fail(key, "must be >= 1")
-  if config["pretrain_steps"] < 0:
-    fail("pretrain_steps", "must be >= 0")
-  if not 0 <= config["warmup_fraction"] < 1:
-    fail("warmup_fraction", "must be in [0, 1)")
-  if "d_input" in config["sequence"] or "d_output" in config["sequence"]:
-    fail("sequence", "sets d_input/d_output itself (encoder features in, label_vocab out); drop them")

@@ -19,13 +19,14 @@ Parameters are kept as pure dicts whose keys are all strings (list indices of `n
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from nevis.learners.nn.blocks import build_sequence_model, build_vit_encoder
+from nevis.learners.nn.blocks import SequenceModel, SequenceModelConfig, VitEncoder, VitEncoderConfig
 from nevis.learners.resnet import ResNet
 
 ENCODERS = ("resnet", "vit")
@@ -36,18 +37,18 @@ class IclModel(nnx.Module):
   model (B, T, F) -> (B, T, label_vocab)."""
 
   def __init__(self, *, encoder: str, width: int, blocks_per_stage: tuple[int, ...], image_size: int,
-               vit: Mapping[str, Any], sequence: Mapping[str, Any], label_vocab: int, rngs: nnx.Rngs):
+               vit: VitEncoderConfig, sequence: SequenceModelConfig, label_vocab: int, rngs: nnx.Rngs):
     self.encoder_kind = encoder
     if encoder == "resnet":
       self.encoder = ResNet(width=width, blocks_per_stage=blocks_per_stage, rngs=rngs)
       feature_dim = self.encoder.feature_dim
     else:
-      self.encoder = build_vit_encoder({**vit, "image_size": image_size, "in_channels": 3}, rngs)
+      self.encoder = VitEncoder(dataclasses.replace(vit, image_size=image_size, in_channels=3), rngs=rngs)
       feature_dim = self.encoder.features_dim
     self.feature_dim = feature_dim
     self.label_vocab = label_vocab
     self.label_embed = nnx.Embed(label_vocab + 1, feature_dim, rngs=rngs)
-    self.sequence = build_sequence_model({**sequence, "d_input": feature_dim, "d_output": label_vocab}, rngs)
+    self.sequence = SequenceModel(dataclasses.replace(sequence, d_input=feature_dim, d_output=label_vocab), rngs=rngs)
 
   def encode(self, images: jax.Array, *, train: bool) -> jax.Array:
     if self.encoder_kind == "resnet":

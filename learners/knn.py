@@ -17,21 +17,22 @@ log-probabilities of smoothed votes: (votes + 1/2 for the nearest neighbour's cl
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nevis.errors import ConfigError
 from nevis.learners import augment
-from nevis.learners.recipe import key_words, stream_key
+from nevis.learners.toolkit import derive_key, key_words, map_batches
 from nevis.metrics.classification import task_error
-from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask, padded_batches
+from nevis.options import Options, option
+from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
 FEATURES = ("pixels", "random")
-_SUBSET_STREAM = 0
+_SUBSET_KEY = 0  # the path of the only key this learner draws (`toolkit.derive_key`)
 
 
 def nearest_neighbours(train_features, query_features, k: int) -> jax.Array:
@@ -81,47 +82,41 @@ def _embed_function(features: str, image_size: int):
   return knn_embed
 
 
+@dataclasses.dataclass(frozen=True)
+class KnnConfig(Options):
+  features: str = option("pixels", "embedding: downscaled pixels, or fixed random ReLU features of them",
+                         choices=FEATURES)
+  image_size: int = option(16, "side of the downscaled images, in pixels", minimum=1)
+  random_features: int = option(1024, "features: random: units of the random layer", minimum=1)
+  k_values: tuple[int, ...] = option((1, 3, 5, 9, 15), "candidate neighbour counts, chosen on dev", minimum=1)
+  max_train_examples: int = option(20_000, "training images kept per task (a random subset beyond)", minimum=1)
+  eval_batch_size: int = option(128, "images embedded per call", minimum=1)
+  seed: int = option(0, "seed of the random features and the subsets", minimum=0)
+
+  def check(self):
+    if not self.k_values:
+      self.fail("k_values", "must hold at least one value")
+
+
 @register_learner("knn")
 class KnnLearner(Learner):
   """k-nearest neighbours on pixels or fixed random features; k chosen on dev."""
 
-  defaults = {
-      "features": "pixels",
-      "image_size": 16,
-      "random_features": 1024,
-      "k_values": [1, 3, 5, 9, 15],
-      "max_train_examples": 20_000,
-      "eval_batch_size": 128,
-      "seed": 0,
-  }
-
-  def __init__(self, **config):
-    super().__init__(**config)
-    c, owner = self.config, type(self).__name__
-    if c["features"] not in FEATURES:
-      raise ConfigError(f"{owner}.features must be one of {FEATURES}; got {c['features']!r}")
-    if not c["k_values"] or not all(isinstance(k, int) and not isinstance(k, bool) and k >= 1 for k in c["k_values"]):
-      raise ConfigError(f"{owner}.k_values must be a non-empty list of integers >= 1; got {c['k_values']!r}")
-    for key in ("image_size", "random_features", "max_train_examples", "eval_batch_size"):
-      if c[key] < 1:
-        raise ConfigError(f"{owner}.{key} must be >= 1; got {c[key]!r}")
+  Config = KnnConfig
 
   def init(self, ctx: InitContext) -> State:
     c = self.config
-    inputs = c["image_size"] ** 2 * 3
-    if c["features"] != "random":
+    inputs = c.image_size ** 2 * 3
+    if c.features != "random":
       return {"memory": {}}
     # Drawn once for the whole stream: the features are fixed.
-    projection = np.random.default_rng([c["seed"], 1]).standard_normal((inputs, c["random_features"]))
+    projection = np.random.default_rng([c.seed, 1]).standard_normal((inputs, c.random_features))
     return {"projection": (projection / np.sqrt(inputs)).astype(np.float32), "memory": {}}
 
   def _embed(self, jit, state, images) -> np.ndarray:
-    embed = jit(_embed_function(self.config["features"], self.config["image_size"]))
-    batch = self.config["eval_batch_size"]
+    embed = jit(_embed_function(self.config.features, self.config.image_size))
     projection = state.get("projection", np.zeros((1, 1), np.float32))  # unused by pixel features
-    parts = [np.asarray(embed(chunk["images"], projection))[chunk["mask"]]
-             for chunk in padded_batches(np.asarray(images), None, batch)]
-    return np.concatenate(parts)
+    return map_batches(lambda chunk: embed(chunk, projection), np.asarray(images), self.config.eval_batch_size)
 
   def _logits(self, jit, memory, query: np.ndarray, k_values: list[int], info) -> list[np.ndarray]:
     """Per k of `k_values`, the (Q, C) logits of the queries; one neighbour search for all."""
@@ -137,21 +132,20 @@ class KnnLearner(Learner):
     c, info = self.config, task.info
     n = len(task.train)
     index = np.arange(n)
-    if n > c["max_train_examples"]:
-      draw = np.random.default_rng(stream_key(key_words(task.rng), c["seed"], _SUBSET_STREAM))
-      index = np.sort(draw.permutation(n)[: c["max_train_examples"]])
+    if n > c.max_train_examples:
+      draw = np.random.default_rng(derive_key(key_words(task.rng), c.seed, _SUBSET_KEY))
+      index = np.sort(draw.permutation(n)[: c.max_train_examples])
     memory = {"features": self._embed(task.jit, state, task.train.images[index]),
               "labels": np.asarray(task.train.labels)[index]}
-    k_values = [int(k) for k in c["k_values"]]
+    k_values = [int(k) for k in c.k_values]
     errors = []
     if len(task.dev):
       dev_features = self._embed(task.jit, state, task.dev.images)
       # Fixed-size query chunks (the last padded), as `predict` gets them: no compilation per remainder.
-      chunks = [[logits[chunk["mask"]] for logits in self._logits(task.jit, memory, chunk["images"], k_values, info)]
-                for chunk in padded_batches(dev_features, None, c["eval_batch_size"])]
+      logits = map_batches(lambda chunk: self._logits(task.jit, memory, chunk, k_values, info), dev_features,
+                           c.eval_batch_size)
       labels = np.asarray(task.dev.labels)
-      errors = [task_error(np.concatenate([chunk[i] for chunk in chunks]), labels, multi_label=info.multi_label)
-                for i in range(len(k_values))]
+      errors = [task_error(logits_of_k, labels, multi_label=info.multi_label) for logits_of_k in logits]
       chosen = k_values[int(np.lexsort((k_values, errors))[0])]
     else:
       chosen = k_values[0]

@@ -11,6 +11,7 @@ through `task.jit`: its FLOPs are metered like any learner's.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -18,15 +19,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nevis.errors import ConfigError
-from nevis.learners import augment
-from nevis.learners.recipe import head_outputs, key_words, multi_label_loss, single_label_loss, stream_key, warmup_cosine
+from nevis.learners import augment, toolkit
 from nevis.learners.selection import lowest
+from nevis.learners.toolkit import derive_key, head_outputs, key_words, map_batches, padded_labels
 from nevis.metrics.classification import mean_log_loss, task_error
-from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask, padded_batches
+from nevis.options import Options, option
+from nevis.protocol import InitContext, Learner, PredictionTask, State, TrainingTask
 from nevis.registry import register_learner
 
-_DATA_STREAM = 0
+_DATA_KEY = 0  # the path of the only key this learner draws (`toolkit.derive_key`)
 _OPTIMIZER = optax.scale_by_adam()
 
 
@@ -46,16 +47,11 @@ def _functions(image_size: int):
                         *, multi_label: bool):
     def loss_fn(params):
       logits = logits_of(params, features, mean, scale)
-      if multi_label:
-        loss = multi_label_loss(logits, labels, num_classes)
-      else:
-        loss = single_label_loss(logits, labels, num_classes, 0.0)
+      loss = toolkit.loss(logits, labels, num_classes, 0.0, multi_label=multi_label)
       return loss + l2 * jnp.sum(params["kernel"] ** 2)
 
     grads = jax.grad(loss_fn)(params)
-    updates, opt_state = _OPTIMIZER.update(grads, opt_state, params)
-    learning_rate = warmup_cosine(step, peak_lr, 0, total)
-    return jax.tree.map(lambda p, u: p - learning_rate * u, params, updates), opt_state
+    return toolkit.scheduled_update(_OPTIMIZER, params, grads, opt_state, step, peak_lr, 0, total)
 
   def linear_forward(params, features, mean, scale):
     return logits_of(params, features, mean, scale)
@@ -63,72 +59,66 @@ def _functions(image_size: int):
   return linear_features, linear_moments, linear_train_step, linear_forward
 
 
+@dataclasses.dataclass(frozen=True)
+class LinearConfig(Options):
+  image_size: int = option(16, "side of the downscaled images, in pixels", minimum=1)
+  num_steps: int = option(300, "Adam steps per trial", minimum=1)
+  batch_size: int = option(128, "training batch", minimum=1)
+  learning_rate: float = option(0.01, "peak learning rate (cosine decay to 0)", minimum=0)
+  l2_values: tuple[float, ...] = option((1e-4, 1e-3, 1e-2), "L2 strengths, one trial each, chosen on dev", minimum=0)
+  eval_batch_size: int = option(128, "images per call when computing features and logits", minimum=1)
+  head_min_outputs: int = option(16, "the head's fewest outputs (a power of two): one compilation for many tasks",
+                                 minimum=1)
+  seed: int = option(0, "seed of the batch order", minimum=0)
+
+  def check(self):
+    if not self.l2_values:
+      self.fail("l2_values", "must hold at least one value")
+    if self.learning_rate <= 0:
+      self.fail("learning_rate", "must be > 0")
+
+
 @register_learner("linear")
 class LinearLearner(Learner):
   """Softmax regression on standardised downscaled pixels, L2 strength chosen on dev."""
 
-  defaults = {
-      "image_size": 16,
-      "num_steps": 300,
-      "batch_size": 128,
-      "learning_rate": 0.01,
-      "l2_values": [1e-4, 1e-3, 1e-2],
-      "eval_batch_size": 128,
-      "head_min_outputs": 16,
-      "seed": 0,
-  }
-
-  def __init__(self, **config):
-    super().__init__(**config)
-    c, owner = self.config, type(self).__name__
-    if not c["l2_values"] or not all(isinstance(v, (int, float)) and v >= 0 for v in c["l2_values"]):
-      raise ConfigError(f"{owner}.l2_values must be a non-empty list of numbers >= 0; got {c['l2_values']!r}")
-    for key in ("image_size", "num_steps", "batch_size", "eval_batch_size", "head_min_outputs"):
-      if c[key] < 1:
-        raise ConfigError(f"{owner}.{key} must be >= 1; got {c[key]!r}")
-    if c["learning_rate"] <= 0:
-      raise ConfigError(f"{owner}.learning_rate must be > 0; got {c['learning_rate']!r}")
+  Config = LinearConfig
 
   def init(self, ctx: InitContext) -> State:
     return {"models": {}}
 
   def _features(self, jit, images) -> np.ndarray:
     """(N, image_size**2 * 3) float32 pixels of uint8 images, computed once per image."""
-    features = jit(_functions(self.config["image_size"])[0])
-    return np.concatenate([np.asarray(features(chunk["images"]))[chunk["mask"]]
-                           for chunk in padded_batches(np.asarray(images), None, self.config["eval_batch_size"])])
+    features = jit(_functions(self.config.image_size)[0])
+    return map_batches(features, np.asarray(images), self.config.eval_batch_size)
 
   def _logits(self, jit, model, features) -> np.ndarray:
-    forward = jit(_functions(self.config["image_size"])[3])
-    return np.concatenate([
-        np.asarray(forward(model["params"], chunk["images"], model["mean"], model["scale"]))[chunk["mask"]]
-        for chunk in padded_batches(features, None, self.config["eval_batch_size"])
-    ])
+    forward = jit(_functions(self.config.image_size)[3])
+    return map_batches(lambda chunk: forward(model["params"], chunk, model["mean"], model["scale"]), features,
+                       self.config.eval_batch_size)
 
   def train(self, task: TrainingTask, state: State) -> State:
     c, info = self.config, task.info
-    _, moments, step_fn, _ = _functions(c["image_size"])
+    _, moments, step_fn, _ = _functions(c.image_size)
     step_fn = task.jit(step_fn, static_argnames="multi_label")
     # The pixels of every training image once, rather than again in every step that draws it.
     train_features = self._features(task.jit, task.train.images)
     mean, variance = (np.asarray(v) for v in task.jit(moments)(train_features))
     scale = (1.0 / np.sqrt(variance + 1e-2)).astype(np.float32)  # the floor keeps flat pixels finite
-    outputs = head_outputs(info.num_classes, c["head_min_outputs"])
-    data_seed = int(stream_key(key_words(task.rng), c["seed"], _DATA_STREAM)[0])
-    l2_values = [float(v) for v in c["l2_values"]] if len(task.dev) else [float(c["l2_values"][0])]
+    outputs = head_outputs(info.num_classes, c.head_min_outputs)
+    data_seed = int(derive_key(key_words(task.rng), c.seed, _DATA_KEY)[0])
+    l2_values = [float(v) for v in c.l2_values] if len(task.dev) else [float(c.l2_values[0])]
     dev_features = self._features(task.jit, task.dev.images) if len(task.dev) else None
     errors, losses, models = [], [], []
     for l2 in l2_values:
       params = {"kernel": np.zeros((mean.shape[0], outputs), np.float32), "bias": np.zeros((outputs,), np.float32)}
       opt_state = _OPTIMIZER.init(params)
-      for step in range(c["num_steps"]):
-        batch = task.train.batch_at(step, c["batch_size"], seed=data_seed)
-        labels = np.asarray(batch["labels"])
-        if info.multi_label:
-          labels = np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1])))
+      for step in range(c.num_steps):
+        batch = task.train.batch_at(step, c.batch_size, seed=data_seed)
+        labels = padded_labels(batch["labels"], outputs, info.multi_label)
         params, opt_state = step_fn(
             params, opt_state, train_features[batch["index"]], labels, mean, scale, np.int32(info.num_classes),
-            np.float32(c["learning_rate"]), np.float32(l2), np.int32(step), np.int32(c["num_steps"]),
+            np.float32(c.learning_rate), np.float32(l2), np.int32(step), np.int32(c.num_steps),
             multi_label=info.multi_label,
         )
       model = {"params": params, "mean": mean, "scale": scale}

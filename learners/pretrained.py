@@ -11,40 +11,51 @@ keeps the statistics the pretraining run accumulated.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import jax
 import numpy as np
 
 from nevis.errors import ConfigError
-from nevis.learners.finetuning import _INIT_STREAM, Backbone, FinetuningLearner
-from nevis.learners.recipe import key_words, stream_key
+from nevis.learners.finetuning import Backbone, FinetuningLearner
+from nevis.learners.recipe import FinetuningConfig
+from nevis.learners.toolkit import Purpose, derive_key, key_words
+from nevis.options import option
 from nevis.protocol import InitContext, State, TrainingTask
 from nevis.registry import register_learner
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainedConfig(FinetuningConfig):
+  """The fine-tuning options, and the run whose backbone every task starts from."""
+
+  pretrained_from: str = option("", "workdir of a finished run whose final backbone every task starts from")
+  reset_batch_stats: bool = option(False, "start from fresh BatchNorm statistics (dm_nevis loads parameters only)")
 
 
 @register_learner("pretrained")
 class PretrainedLearner(FinetuningLearner):
   """Every task starts from a backbone pretrained by an earlier run (`pretrained_from: WORKDIR`)."""
 
-  defaults = {**FinetuningLearner.defaults, "pretrained_from": "", "reset_batch_stats": False}
+  Config = PretrainedConfig
 
   def init(self, ctx: InitContext) -> State:
-    return {**super().init(ctx), "pretrained": load_backbone(self.config["pretrained_from"])}
+    return {**super().init(ctx), "pretrained": load_backbone(self.config.pretrained_from)}
 
   def initial_backbone(self, task: TrainingTask, state: State) -> Backbone | None:
     pretrained = state["pretrained"]
-    fresh = self._functions.get(task.jit, "backbone_init")(stream_key(key_words(task.rng), self.config["seed"], _INIT_STREAM))
+    fresh = self._functions.get(task.jit, "backbone_init")(derive_key(key_words(task.rng), self.config.seed, Purpose.INIT))
     expected = jax.tree.map(np.shape, fresh)
     got = jax.tree.map(np.shape, pretrained)
     if expected != got:
       raise ConfigError(
-          f"the backbone in {self.config['pretrained_from']!r} does not match width={self.config['width']}, "
-          f"blocks_per_stage={self.config['blocks_per_stage']}, stem={self.config['stem']!r}; use the "
+          f"the backbone in {self.config.pretrained_from!r} does not match width={self.config.width}, "
+          f"blocks_per_stage={self.config.blocks_per_stage}, stem={self.config.stem!r}; use the "
           "architecture it was trained with"
       )
-    task.notes["pretrained_from"] = self.config["pretrained_from"]
-    if self.config["reset_batch_stats"]:
+    task.notes["pretrained_from"] = self.config.pretrained_from
+    if self.config.reset_batch_stats:
       return {"params": pretrained["params"], "batch_stats": fresh["batch_stats"]}
     return pretrained
 

@@ -31,11 +31,30 @@ import numpy as np
 from nevis.errors import ConfigError
 from nevis.metrics import prequential
 from nevis.metrics.classification import mean_log_loss, per_example_nll, task_error
+from nevis.options import Options, option
 from nevis.protocol import DataView, TrainingTask
 from nevis.task import SplitData
 
 SELECT_BY = ("dev", "prequential")
 _ORDER_STREAM = 7  # the pooled data's order is drawn from (seed, this)
+
+LEARNING_RATES_DOC = "peak learning rates, one candidate each"
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchConfig(Options):
+  """The options of a learner that searches with `select`; learners extend it with their own."""
+
+  learning_rates: tuple[float, ...] = option((0.1,), LEARNING_RATES_DOC, minimum=0)
+  select_by: str = option("dev", "how the candidate is chosen: dev error, or prequential code length on train + dev",
+                          choices=SELECT_BY)
+  prequential_first_chunk: int = option(10, "select_by prequential: examples in the first chunk (uniform code)",
+                                        minimum=1)
+
+  def check(self):
+    if not self.learning_rates:
+      self.fail("learning_rates", "must hold at least one rate")
+
 
 Fit = Callable[[dict, DataView], Any]
 Logits = Callable[[Any, DataView], np.ndarray]

@@ -183,13 +183,8 @@ def _learners(args) -> int:
 
 
 def _option_rows(learner_cls) -> list:
-  """Name, type, default and doc of each of a learner's options: its typed `Config`, else its `defaults`."""
-  from nevis.options import OptionDoc, Options
-
-  config = getattr(learner_cls, "Config", None)
-  if isinstance(config, type) and issubclass(config, Options):
-    return config.describe()
-  return [OptionDoc(k, type(v).__name__, v, "") for k, v in getattr(learner_cls, "defaults", {}).items()]
+  """Name, type, default and doc of each of a learner's options, from its typed `Config`."""
+  return learner_cls.Config.describe()
 
 
 def _first_line(doc: str | None) -> str:

@@ -28,12 +28,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, ClassVar, Iterator
 
 import jax
 import numpy as np
 
 from nevis import guard
+from nevis.options import Options
 from nevis.task import SplitData, TaskInfo
 
 State = Any
@@ -202,14 +203,22 @@ class TrainingTask(_Unmetered):
     return PredictionTask(self.info, self.jit)
 
 
+@dataclasses.dataclass(frozen=True)
+class NoOptions(Options):
+  """The config of a learner that takes no options."""
+
+
 class Learner(abc.ABC):
-  """Base class of learners. `config` holds the `learner:` section of the run's YAML."""
+  """Base class of learners. `config` holds the run's `learner_options`, parsed and validated by `Config`."""
 
-  #: Defaults of the learner's config keys; unknown keys are rejected with the closest one named.
-  defaults: Mapping[str, Any] = {}
+  #: The learner's options: a frozen dataclass subclassing `nevis.options.Options` whose fields are declared
+  #: with `option(default, "one-line doc", minimum=..., choices=...)`, rules between fields in `check()`. It is
+  #: the one source of validation, error messages and `nevis learners NAME` (`Config.describe()`). A subclass
+  #: that adds options extends its parent's Config by inheritance.
+  Config: ClassVar[type[Options]] = NoOptions
 
-  def __init__(self, **config):
-    self.config = resolve_config(type(self).__name__, self.defaults, config)
+  def __init__(self, **options):
+    self.config = self.Config.parse(options, owner=registered_name(type(self)))
 
   @abc.abstractmethod
   def init(self, ctx: InitContext) -> State:
@@ -224,27 +233,8 @@ class Learner(abc.ABC):
     """Returns logits (B, num_classes): softmax logits, or per-class sigmoid logits if multi-label."""
 
 
-def resolve_config(owner: str, defaults: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-  from nevis.errors import ConfigError, closest
+def registered_name(cls: type) -> str:
+  """The name `cls` is registered under (what a run's `learner:` says), else its class name."""
+  from nevis import registry
 
-  resolved = dict(defaults)
-  for key, value in config.items():
-    if key not in defaults:
-      raise ConfigError(f"unknown key {key!r} for {owner}{closest(key, defaults)}; valid keys: {sorted(defaults)}")
-    default = defaults[key]
-    if default is not None and not _same_type(default, value):
-      raise ConfigError(
-          f"{owner}.{key} must be {type(default).__name__}, got {type(value).__name__} {value!r}; fix the value"
-      )
-    resolved[key] = value
-  return resolved
-
-
-def _same_type(default, value) -> bool:
-  if isinstance(default, bool) or isinstance(value, bool):
-    return isinstance(default, bool) and isinstance(value, bool)
-  if isinstance(default, float):
-    return isinstance(value, (int, float))
-  if isinstance(default, (list, tuple)):
-    return isinstance(value, (list, tuple))
-  return isinstance(value, type(default))
+  return next((name for name, registered in registry.LEARNERS.items() if registered is cls), cls.__name__)

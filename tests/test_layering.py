@@ -17,13 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 STREAMS_MAY_IMPORT = {"nevis.errors", "nevis.options", "nevis.paths", "nevis.registry", "nevis.stream", "nevis.task"}
 LEARNERS_MAY_IMPORT = STREAMS_MAY_IMPORT - {"nevis.paths"} | {"nevis", "nevis.protocol", "nevis.checkpoints"}
 
-# Arrows that break the rules today and are removed on the learners side of issue 11 (branch s11-learners):
-# once both branches are merged, delete them here; `test_known_violations_are_still_there` says when.
-KNOWN_VIOLATIONS = {
-    ("nevis.learners.nn.blocks", "nevis.errors"),
-    ("nevis.learners.nn.fox", "nevis.learners.nn.fox_pallas"),  # with fox_pallas -> fox: a cycle
-}
-
 
 @functools.cache
 def modules() -> dict[str, Path]:
@@ -133,18 +126,13 @@ def test_every_module_is_found_and_imports_are_read():
 
 
 def test_no_arrow_breaks_a_layering_rule():
-  broken = sorted(f"{a} -> {b}: {why}" for a, b in arrows() - KNOWN_VIOLATIONS if (why := forbidden(a, b)))
+  broken = sorted(f"{a} -> {b}: {why}" for a, b in arrows() if (why := forbidden(a, b)))
   assert not broken, "\n".join(broken)
 
 
 def test_no_import_cycles_between_files():
-  found = [sorted(c) for c in cycles(arrows() - KNOWN_VIOLATIONS)]
+  found = [sorted(c) for c in cycles(arrows())]
   assert not found, found
-
-
-def test_known_violations_are_still_there():
-  """A known violation that is gone must leave KNOWN_VIOLATIONS too, so the rule is asserted in full."""
-  assert KNOWN_VIOLATIONS <= arrows(), sorted(KNOWN_VIOLATIONS - arrows())
 
 
 def test_the_rules_catch_what_they_forbid():

@@ -1,5 +1,6 @@
 """Pre-norm residual blocks with a selectable token mixer and MLP, assembled into a causal sequence model
-over embeddings and a small ViT-style image encoder; both built from plain config dicts (YAML-friendly).
+over embeddings and a small ViT-style image encoder; both built from config dataclasses (or plain dicts, as
+read from YAML). Bad options raise ValueError: the layers know no harness, the learners translate.
 
     block:  x += mixer(norm(x));  x += mlp(norm(x))
     mixer:  'softmax' (plain attention; causal unless `causal: false`), 'fox' (Forgetting Attention),
@@ -15,6 +16,7 @@ peer: {num_experts: 16384, num_heads: 4, top_k: 8}}.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from typing import Any, Mapping
 
@@ -22,7 +24,6 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from nevis.errors import ConfigError, closest
 from nevis.learners.nn.fox_layer import PRO_OPTIONS, ForgettingAttentionLayer
 from nevis.learners.nn.lru import RecurrentBlock
 from nevis.learners.nn.peer import PEER, PER_TOKEN_QUERY_NORMS
@@ -35,22 +36,32 @@ POOLS = ("mean", "cls")
 POSITION_EMBEDDINGS = ("learned", "none")
 
 
+def _field(default, doc: str, **kwargs):
+  """A config field with its one-line doc (read by `nevis.options`, which these layers do not import)."""
+  return dataclasses.field(default=default, metadata={"doc": doc, **kwargs})
+
+
+def _free_form(doc: str):
+  return dataclasses.field(default_factory=dict, metadata={"doc": doc})
+
+
 @dataclasses.dataclass(frozen=True)
 class BodyConfig:
   """The stack of blocks shared by both models."""
-  d_model: int = 128
-  num_layers: int = 2
-  num_heads: int = 4
-  mixer: str = "fox"
-  mlp: str = "dense"
-  mlp_ratio: float = 4.0
-  mlp_activation: str = "gelu"
-  norm: str = "rmsnorm"
-  causal: bool = True
-  peer_every: int = 1
-  attention: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-  lru: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-  peer: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  d_model: int = _field(128, "width of every token", minimum=1)
+  num_layers: int = _field(2, "number of blocks", minimum=1)
+  num_heads: int = _field(4, "attention heads (lru: blocks of the recurrence)", minimum=1)
+  mixer: str = _field("fox", "token mixer", choices=MIXERS)
+  mlp: str = _field("dense", "channel mixer: dense MLP, or PEER experts every `peer_every`-th block", choices=MLPS)
+  mlp_ratio: float = _field(4.0, "hidden width of the dense MLP, in multiples of d_model")
+  mlp_activation: str = _field("gelu", "dense MLP activation (swiglu keeps gelu's parameter count)",
+                               choices=MLP_ACTIVATIONS)
+  norm: str = _field("rmsnorm", "the blocks' pre-norm", choices=NORMS)
+  causal: bool = _field(True, "whether a token sees only earlier ones (false needs mixer softmax)")
+  peer_every: int = _field(1, "with mlp peer: every this many blocks use PEER, the others dense", minimum=1)
+  attention: dict[str, Any] = _free_form("keyword arguments of ForgettingAttentionLayer (softmax, fox, fox_pro)")
+  lru: dict[str, Any] = _free_form("keyword arguments of RecurrentBlock (mixer lru)")
+  peer: dict[str, Any] = _free_form("keyword arguments of PEER (mlp peer)")
 
   def __post_init__(self):
     _check_choice("mixer", self.mixer, MIXERS)
@@ -58,33 +69,33 @@ class BodyConfig:
     _check_choice("mlp_activation", self.mlp_activation, MLP_ACTIVATIONS)
     _check_choice("norm", self.norm, NORMS)
     if not self.causal and self.mixer != "softmax":
-      raise ConfigError(f"mixer {self.mixer!r} is causal by construction; causal: false needs 'softmax'")
+      raise ValueError(f"mixer {self.mixer!r} is causal by construction; causal: false needs 'softmax'")
     query_norm = dict(self.peer).get("query_norm", "layernorm")
     if self.mlp == "peer" and query_norm == "batchnorm":
-      raise ConfigError("peer query_norm 'batchnorm' normalises over all tokens of the batch, so outputs would "
-                        "see later tokens and other rows, and this model has no train/eval mode for running "
-                        f"statistics; use a per-token norm: one of {PER_TOKEN_QUERY_NORMS}")
+      raise ValueError("peer query_norm 'batchnorm' normalises over all tokens of the batch, so outputs would "
+                       "see later tokens and other rows, and this model has no train/eval mode for running "
+                       f"statistics; use a per-token norm: one of {PER_TOKEN_QUERY_NORMS}")
     for name in ("d_model", "num_layers", "num_heads", "peer_every"):
       if int(getattr(self, name)) < 1:
-        raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclasses.dataclass(frozen=True)
 class SequenceModelConfig(BodyConfig):
   """Causal model over (B, T, d_input) embeddings -> (B, T, d_output); inputs/outputs default to d_model."""
-  d_input: int | None = None
-  d_output: int | None = None
+  d_input: int | None = _field(None, "width of the input embeddings; null: d_model", minimum=1)
+  d_output: int | None = _field(None, "width of the outputs; null: d_model", minimum=1)
 
 
 @dataclasses.dataclass(frozen=True)
 class VitEncoderConfig(BodyConfig):
   """Images (B, H, W, C) float -> features (B, d_model). Non-causal only with mixer 'softmax'."""
-  image_size: int | tuple[int, int] = 32
-  patch_size: int = 4
-  in_channels: int = 3
-  pool: str = "mean"
-  position_embedding: str = "learned"
-  causal: bool = False
+  image_size: int | tuple[int, int] = _field(32, "side of the input images (or [height, width])", minimum=1)
+  patch_size: int = _field(4, "side of the square patches, one token each", minimum=1)
+  in_channels: int = _field(3, "channels of the input images", minimum=1)
+  pool: str = _field("mean", "features: the mean over patch tokens, or a CLS token", choices=POOLS)
+  position_embedding: str = _field("learned", "learned position embeddings, or none", choices=POSITION_EMBEDDINGS)
+  causal: bool = _field(False, "whether a token sees only earlier ones (causal mixers always do)")
 
   def __post_init__(self):
     if self.mixer != "softmax" and not self.causal:
@@ -94,7 +105,7 @@ class VitEncoderConfig(BodyConfig):
     _check_choice("position_embedding", self.position_embedding, POSITION_EMBEDDINGS)
     height, width = _pair(self.image_size)
     if height % self.patch_size or width % self.patch_size:
-      raise ConfigError(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
+      raise ValueError(f"image_size {self.image_size} is not a multiple of patch_size {self.patch_size}")
 
 
 def config_from_dict(cls: type, config: Mapping[str, Any]) -> Any:
@@ -102,7 +113,7 @@ def config_from_dict(cls: type, config: Mapping[str, Any]) -> Any:
   fields = {f.name for f in dataclasses.fields(cls)}
   for key in config:
     if key not in fields:
-      raise ConfigError(f"unknown {cls.__name__} key {key!r}{closest(key, fields)}")
+      raise ValueError(f"unknown {cls.__name__} key {key!r}{_closest(key, fields)}")
   values = dict(config)
   if isinstance(values.get("image_size"), list):
     values["image_size"] = tuple(values["image_size"])
@@ -286,7 +297,7 @@ def _construct(cls: type, section: str, *args, **kwargs) -> nnx.Module:
   try:
     return cls(*args, **kwargs)
   except (TypeError, ValueError) as error:
-    raise ConfigError(f"bad '{section}' options for {cls.__name__}: {error}") from error
+    raise ValueError(f"bad '{section}' options for {cls.__name__}: {error}") from error
 
 
 def _mlp_width(config: BodyConfig) -> int:
@@ -308,4 +319,10 @@ def _pair(size: int | tuple[int, int]) -> tuple[int, int]:
 
 def _check_choice(name: str, value: str, options: tuple[str, ...]) -> None:
   if value not in options:
-    raise ConfigError(f"{name} must be one of {options}, got {value!r}{closest(str(value), options)}")
+    raise ValueError(f"{name} must be one of {options}, got {value!r}{_closest(str(value), options)}")
+
+
+def _closest(name: str, options) -> str:
+  """' (did you mean X?)' for the closest option, or ''."""
+  match = difflib.get_close_matches(name, list(options), n=1, cutoff=0.5)
+  return f" (did you mean {match[0]!r}?)" if match else ""

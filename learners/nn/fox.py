@@ -36,10 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nevis.learners.nn.fox_decay import BlockDecay, base_per_position, block_decay, num_blocks
+from nevis.learners.nn.fox_decay import MASK_VALUE, BlockDecay, base_per_position, block_decay, num_blocks
 
-# Finite, so that masked logits never produce inf - inf = NaN in values or gradients.
-MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)
 # Above this length `auto` switches from the materialised form to the blockwise one.
 PLAIN_MAX_LENGTH = 1024
 IMPLEMENTATIONS = ("auto", "plain", "blockwise", "pallas")

@@ -19,6 +19,11 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+# Shared by every implementation (`fox` and the kernels of `fox_pallas`). Finite, so that masked logits never
+# produce inf - inf = NaN in values or gradients.
+MASK_VALUE = -0.7 * float(np.finfo(np.float32).max)
 
 
 class BlockDecay(NamedTuple):

@@ -35,8 +35,7 @@ import jax.numpy as jnp
 from jax.experimental import pallas as pl
 from jax.experimental.pallas import triton as pallas_triton
 
-from nevis.learners.nn import fox
-from nevis.learners.nn.fox_decay import BlockDecay
+from nevis.learners.nn.fox_decay import MASK_VALUE, BlockDecay
 
 LOG2_E = math.log2(math.e)
 
@@ -200,7 +199,7 @@ def _tile_logits(q, k, c_q, c_k, offset, scale, rows=None, cols=None):
   logits = logits + (offset + (c_q[:, None] - c_k[None, :])) * LOG2_E
   if rows is None:
     return logits
-  return jnp.where(rows[:, None] >= cols[None, :], logits, fox.MASK_VALUE)
+  return jnp.where(rows[:, None] >= cols[None, :], logits, MASK_VALUE)
 
 
 def _forward_kernel(q_ref, k_ref, v_ref, c_ref, base_ref, first_key_block_ref, o_ref, lse_ref, *, block, inner,
@@ -226,7 +225,7 @@ def _forward_kernel(q_ref, k_ref, v_ref, c_ref, base_ref, first_key_block_ref, o
     return acc, new_max, row_sum * rescale + jnp.sum(weights, axis=1)
 
   head_dim = q.shape[-1]
-  carry = (jnp.zeros((block, head_dim), jnp.float32), jnp.full((block,), fox.MASK_VALUE, jnp.float32),
+  carry = (jnp.zeros((block, head_dim), jnp.float32), jnp.full((block,), MASK_VALUE, jnp.float32),
            jnp.zeros((block,), jnp.float32))
   # Off-diagonal steps need no mask; the first step visited holds a visible key for every row (its first
   # column is at or before the block's first row), so no row's running max stays at the mask value.

@@ -1,4 +1,5 @@
 """The Dynamic (kNN-selected start) and Pretrained baselines, through the runner on tiny tasks."""
+import dataclasses
 import json
 
 import numpy as np
@@ -85,7 +86,7 @@ def test_pretrained_can_start_with_fresh_batch_norm_statistics(tmp_path):
   info = TaskInfo("t", "t", 2000, TaskKind.SINGLE_LABEL, ("a", "b"), (8, 8, 3))
   task = TrainingTask(info, DataView(split, 2, False), DataView(split, 2, False), jax.random.key(0), jax.jit,
                       Progress(), CheckpointHook())
-  options = {k: v for k, v in TINY.items() if k in PretrainedLearner.defaults}
+  options = {k: v for k, v in TINY.items() if k in {f.name for f in dataclasses.fields(PretrainedLearner.Config)}}
   for reset in (False, True):
     learner = PretrainedLearner(**options, pretrained_from=str(source.workdir), reset_batch_stats=reset)
     start = learner.initial_backbone(task, learner.init(None))

@@ -11,19 +11,14 @@ import pytest
 
 from nevis.errors import ConfigError, LearnerError
 from nevis.learners.finetuning import FinetuningLearner, IndependentLearner, PreviousLearner
-from nevis.learners.recipe import (
-  adaptive_batch_size,
-  decay_mask,
-  head_outputs,
-  multi_label_loss,
-  single_label_loss,
-  warmup_cosine,
-)
+from nevis.learners.finetuning_steps import decay_mask
+from nevis.learners.recipe import adaptive_batch_size
+from nevis.learners.toolkit import head_outputs, multi_label_loss, single_label_loss, warmup_cosine
 from nevis.protocol import CheckpointHook, DataView, Progress, TrainingTask
 from nevis.registry import LEARNERS
 from nevis.task import SplitData, TaskInfo, TaskKind
 
-# One architecture for every test, so that learners share compiled functions (see finetuning._Functions).
+# One architecture for every test, so that learners share compiled functions (see finetuning_steps.functions).
 TINY = {"width": 8, "blocks_per_stage": [1, 1], "image_size": 16, "min_batch": 16, "max_batch": 16,
         "eval_batch_size": 32}
 PALETTE = np.random.default_rng(123).integers(0, 256, (32, 3))

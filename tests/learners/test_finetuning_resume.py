@@ -1,7 +1,7 @@
 """`previous` killed inside a task, right after an in-task checkpoint (orbax on disk), resumes bitwise.
 
 The checkpoint then holds a trial's best dev check so far and the finished trial's score; the run is
-killed by SIGKILL through the test plugin tests/icl/checkpoint_crash.py and resumed with `--resume`.
+killed by SIGKILL through the test plugin tests/learners/icl/checkpoint_crash.py and resumed with `--resume`.
 """
 import os
 import signal
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nevis.results import MACHINE_COLUMNS
 
-PLUGINS = Path(__file__).parent.parent / "icl"
+PLUGINS = Path(__file__).parent / "icl"
 # Two tasks, 2 trials x 6 steps, dev checks every 2 steps, in-task checkpoints every 4 steps (counted over
 # trials): the one at step 8 is the second trial's step 2, after the first trial finished with a best check.
 ARGS = [

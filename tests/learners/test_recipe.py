@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from nevis.errors import ConfigError
-from nevis.learners import augment, recipe
+from nevis.learners import augment, recipe, toolkit
 from nevis.learners.finetuning import IndependentLearner
+from nevis.learners.recipe import FinetuningConfig
 from nevis.streams.mini import mini_stream
 from nevis.streams.nevis22 import variant_tasks
 from nevis.task import TaskInfo, TaskKind
@@ -16,50 +17,51 @@ _train_preprocess = jax.jit(augment.train_preprocess, static_argnums=2)
 
 
 def test_task_steps_from_epochs_capped_by_num_steps():
-  config = {"num_steps": 1000, "num_epochs": 0.0}
+  config = FinetuningConfig(num_steps=1000, num_epochs=0.0, min_steps=0)
   assert recipe.task_steps(config, 2781, 16) == 1000  # no epochs: the fixed count
-  config["num_epochs"] = 4.0
+  config = config.replace(num_epochs=4.0)
   assert recipe.task_steps(config, 2781, 16) == 696  # ceil(4 * 2781 / 16) = ceil(695.25)
   assert recipe.task_steps(config, 117, 16) == 30  # ceil(29.25)
   assert recipe.task_steps(config, 100_000, 64) == 1000  # capped
   assert recipe.task_steps(config, 1, 16) == 1
-  config["min_steps"] = 200
+  config = config.replace(min_steps=200)
   assert recipe.task_steps(config, 117, 16) == 200 and recipe.task_steps(config, 2781, 16) == 696
-  config["num_steps"] = 150
+  config = config.replace(num_steps=150)
   assert recipe.task_steps(config, 117, 16) == 150  # the cap wins
 
 
 def test_warmup_steps_epochs_as_dm_nevis_or_fraction():
   # dm_nevis: min(max_steps - 1, warmup_epochs * (N // batch + 1)).
-  config = {"warmup_epochs": 7.0, "warmup_fraction": 0.1}
+  config = FinetuningConfig(warmup_epochs=7.0, warmup_fraction=0.1)
   assert recipe.warmup_steps(config, 2000, 16, 50_000) == 7 * 126 == 882
   assert recipe.warmup_steps(config, 100_000, 256, 50_000) == 7 * 391
   assert recipe.warmup_steps(config, 100_000, 16, 1000) == 999  # never the whole run
-  config["warmup_epochs"] = 0.0
+  config = config.replace(warmup_epochs=0.0)
   assert recipe.warmup_steps(config, 2000, 16, 50_000) == 5000  # 10 % of the steps
 
 
 def test_cosine_ends_at_the_given_final_rate():
-  assert float(recipe.warmup_cosine(100, 0.1, 10, 100, 1e-8)) == pytest.approx(1e-8, rel=1e-4)
-  assert float(recipe.warmup_cosine(55, 0.1, 10, 100, 1e-8)) == pytest.approx((0.1 + 1e-8) / 2)
+  assert float(toolkit.warmup_cosine(100, 0.1, 10, 100, 1e-8)) == pytest.approx(1e-8, rel=1e-4)
+  assert float(toolkit.warmup_cosine(55, 0.1, 10, 100, 1e-8)) == pytest.approx((0.1 + 1e-8) / 2)
 
 
 def test_random_search_draws_dm_nevis_hype_values():
   # dm_nevis's hype doctests: log_uniform_random_values(1e-1, 1e-3, n=3, seed=0) and
   # uniform_random_values(0, 1, n=3, seed=0). Trial seeds are task index + 1 (rates) and + 2 (smoothing).
-  config = {"search": "random", "num_trials": 3, "learning_rate_range": [1e-1, 1e-3],
-            "label_smoothing_range": [0.0, 1.0]}
+  # Built directly, not parsed: the doctests' ranges run high to low and reach 1, which options refuse.
+  config = FinetuningConfig(search="random", num_trials=3, learning_rate_range=(1e-1, 1e-3),
+                            label_smoothing_range=(0.0, 1.0))
   rates = [c["learning_rate"] for c in recipe.search_candidates(config, task_index=-1)]
   assert rates == pytest.approx([0.0020471812581430546, 0.003048535060583298, 0.014416400482129478], rel=1e-12)
   smoothing = [c["label_smoothing"] for c in recipe.search_candidates(config, task_index=-2)]
   assert smoothing == pytest.approx([0.8444218515250481, 0.7579544029403025, 0.420571580830845], rel=1e-12)
-  dm_nevis = {"search": "random", "num_trials": 16, "learning_rate_range": [1e-4, 0.1],
-              "label_smoothing_range": [0.0, 0.3]}
+  dm_nevis = FinetuningConfig.parse({"search": "random", "num_trials": 16, "learning_rate_range": [1e-4, 0.1],
+                                     "label_smoothing_range": [0.0, 0.3]})
   trials = recipe.search_candidates(dm_nevis, task_index=5)
   assert len(trials) == 16 and trials == recipe.search_candidates(dm_nevis, task_index=5)  # resumable
   assert all(1e-4 <= t["learning_rate"] <= 0.1 and 0 <= t["label_smoothing"] <= 0.3 for t in trials)
   assert trials != recipe.search_candidates(dm_nevis, task_index=6)
-  grid = recipe.search_candidates({"search": "grid", "learning_rates": [0.01, 0.1], "label_smoothing": 0.1}, 0)
+  grid = recipe.search_candidates(FinetuningConfig.parse({"learning_rates": [0.01, 0.1], "label_smoothing": 0.1}), 0)
   assert grid == [{"learning_rate": 0.01, "label_smoothing": 0.1}, {"learning_rate": 0.1, "label_smoothing": 0.1}]
 
 

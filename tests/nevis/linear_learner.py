@@ -1,6 +1,7 @@
 """Tiny learners for the harness's own tests (imported with `--import tests.nevis.linear_learner`)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 
@@ -9,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import nevis
+from nevis.options import Options, option
 
 HEAD = 16  # class counts padded to one bucket: one compilation for every task
 
@@ -47,7 +49,12 @@ def _maybe_crash(point: str) -> None:
 class LinearLearner(nevis.Learner):
   """Softmax regression on colour statistics; fine-tunes from the previous task."""
 
-  defaults = {"num_steps": 30, "batch_size": 16, "learning_rate": 0.5, "checkpoint": True}
+  @dataclasses.dataclass(frozen=True)
+  class Config(Options):
+    num_steps: int = option(30, "SGD steps per task", minimum=0)
+    batch_size: int = option(16, "training batch", minimum=1)
+    learning_rate: float = option(0.5, "SGD step size", minimum=0)
+    checkpoint: bool = option(True, "save in-task checkpoints when the runner asks")
 
   def init(self, ctx):
     channels = 3
@@ -59,16 +66,16 @@ class LinearLearner(nevis.Learner):
     step_fn = task.jit(_train_step)
     params = {"w": jnp.asarray(state["w"]), "b": jnp.asarray(state["b"])}
     start = 0
-    restored = task.checkpoint.restore() if self.config["checkpoint"] else None
+    restored = task.checkpoint.restore() if self.config.checkpoint else None
     if restored is not None:
       params, start = {"w": restored["w"], "b": restored["b"]}, int(restored["step"])
-    lr = np.float32(self.config["learning_rate"])
-    for step in range(start, self.config["num_steps"]):
-      batch = task.train.batch_at(step, self.config["batch_size"], seed=7)
+    lr = np.float32(self.config.learning_rate)
+    for step in range(start, self.config.num_steps):
+      batch = task.train.batch_at(step, self.config.batch_size, seed=7)
       params, logits = step_fn(params, batch["images"], batch["labels"], mask, lr)
       if task.online_prequential is not None:
         task.online_prequential.record(batch, np.asarray(logits)[:, :k])
-      if self.config["checkpoint"] and task.checkpoint.due(step + 1):
+      if self.config.checkpoint and task.checkpoint.due(step + 1):
         task.checkpoint.save({"w": params["w"], "b": params["b"], "step": step + 1})
         _maybe_crash(f"train:{task.info.name}:{step + 1}")
     task.notes["learning_rate"] = float(lr)

@@ -68,7 +68,7 @@ def test_listings(run_cli):
         (RUN + ["--set", "evaluate_past=maybe"], ["evaluate_past must be true or false"]),
         (RUN + ["--set", "evaluate_on=train"], ["evaluate_on must be one of dev_test, test"]),
         (RUN + ["--set", "learner_options.num_step=3"], ["unknown key 'num_step'", "did you mean 'num_steps'"]),
-        (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be int"]),
+        (RUN + ["--set", "learner_options.num_steps=many"], ["num_steps must be an integer"]),
         (RUN + ["--stream", "synthetic", "--set", "stream_options.num_task=2"],
          ["stream 'synthetic': unknown key 'num_task' for stream_options", "did you mean 'num_tasks'"]),
         (["run", "missing.yaml"], ["config file 'missing.yaml' does not exist"]),

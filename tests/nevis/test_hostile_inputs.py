@@ -53,7 +53,7 @@ CASES = [
     ("max_tasks zero", RUN + S + ["max_tasks=0"], ["max_tasks must be >= 1"], None),
     ("max_train_per_class negative", RUN + S + ["max_train_per_class=-3"], ["max_train_per_class must be"], None),
     ("learner option unknown", RUN + S + ["learner_options.num_step=3"], ["unknown key 'num_step'"], None),
-    ("learner option of the wrong type", RUN + S + ["learner_options.num_steps=many"], ["num_steps must be int"], None),
+    ("learner option of the wrong type", RUN + S + ["learner_options.num_steps=many"], ["num_steps must be an integer"], None),
     ("stream option unknown", RUN + ["--stream", "synthetic"] + S + ["stream_options.num_task=2"],
      ["unknown key 'num_task' for stream_options"], None),
     ("stream option out of range", RUN + ["--stream", "synthetic"] + S + ["stream_options.num_tasks=-1"],

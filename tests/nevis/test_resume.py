@@ -110,7 +110,7 @@ def test_icl_learner_killed_mid_stream_resumes_to_identical_results(tmp_path):
 
 # Two tasks of 2 candidates x 4 steps: in-task checkpoints are due at steps 3 and 6 of each task (steps
 # counted over candidates), so step 6 is the second candidate's step 2. The crash point and the log of the
-# steps asked about come from the test plugin tests/icl/checkpoint_crash.py.
+# steps asked about come from the test plugin tests/learners/icl/checkpoint_crash.py.
 ICL_CHECKPOINT_ARGS = [
     "--import", "checkpoint_crash", "run", "--stream", "synthetic", "--learner", "icl",
     "--set", "stream_options={num_tasks: 2}", "--set", "checkpoint_every_steps=3",
@@ -120,7 +120,7 @@ ICL_CHECKPOINT_ARGS = [
     "mixer: fox}}",
     "--no-progress", "--no-plot",
 ]
-ICL_TESTS = Path(__file__).parent.parent / "icl"
+ICL_TESTS = Path(__file__).parent.parent / "learners" / "icl"
 
 
 def test_icl_learner_killed_inside_training_resumes_from_its_in_task_checkpoint(tmp_path):

@@ -9,6 +9,7 @@ from flax import nnx
 
 from nevis.learners.nn import fox_layer
 from nevis.learners.nn.fox_layer import PRO_OPTIONS, ForgettingAttentionLayer
+
 from .testing import apply, grad_of_sum_of_squares, normal
 
 D, HEADS = 16, 2  # shared sizes (see testing.py)

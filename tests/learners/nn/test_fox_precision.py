@@ -13,8 +13,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from . import oracles
 from nevis.learners.nn import fox, fox_decay, fox_pallas
+
+from . import oracles
 
 BLOCK = 128
 ATOL = 5e-5

@@ -5,8 +5,9 @@ import jax
 import numpy as np
 from flax import nnx
 
-from . import oracles
 from nevis.learners.nn import lru
+
+from . import oracles
 from .testing import apply, normal
 
 D, HEADS = 16, 2  # shared sizes (see testing.py)

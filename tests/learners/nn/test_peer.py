@@ -10,6 +10,7 @@ from flax import nnx
 
 from nevis.learners.nn import peer
 from nevis.learners.nn.peer import PEER
+
 from .testing import apply, grad_of_sum_of_squares, normal
 
 # Shared sizes (see testing.py): width 16, query dim 4, 2 heads, 16 or 64 experts.

@@ -1,8 +1,11 @@
 """A third-party learner: registered only through its package's entry point."""
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
 
 import nevis
+from nevis.options import Options, option
 
 
 def _step(w, images, labels):
@@ -16,7 +19,9 @@ def _step(w, images, labels):
 class PluginLearner(nevis.Learner):
   """Mean-colour softmax regression from an installed plug-in."""
 
-  defaults = {"steps": 5}
+  @dataclasses.dataclass(frozen=True)
+  class Config(Options):
+    steps: int = option(5, "gradient steps per task", minimum=0)
 
   def init(self, ctx):
     return {}
@@ -24,7 +29,7 @@ class PluginLearner(nevis.Learner):
   def train(self, task, state):
     w = jnp.zeros((3, task.info.num_classes))
     step = task.jit(_step)
-    for s in range(self.config["steps"]):
+    for s in range(self.config.steps):
       batch = task.train.batch_at(s, 8, seed=0)
       w = step(w, batch["images"], batch["labels"])
     return {**state, task.info.name: np.asarray(w)}

@@ -8,9 +8,10 @@ import pytest
 from flax import nnx
 
 from nevis.learners import icl_model
-from nevis.learners.icl import IclLearner, balanced_context, sample_prompt
-
-from icl_fixtures import PEER, colour_split, colour_task, init_context, tiny_config
+from nevis.learners.icl import IclLearner
+from nevis.learners.icl_prompts import balanced_context, sample_prompt
+from nevis.learners.nn.blocks import SequenceModelConfig, VitEncoderConfig
+from tests.learners.icl.icl_fixtures import PEER, colour_split, colour_task, init_context, tiny_config
 
 
 def test_class_log_probs_reads_ids_through_the_assignment():
@@ -65,8 +66,8 @@ def test_predictions_depend_on_the_context_labels():
 @pytest.mark.parametrize("mlp", ["dense", "peer"])
 def test_prefix_cached_queries_equal_full_prompts(mixer, mlp):
   model = icl_model.IclModel(
-      encoder="resnet", width=4, blocks_per_stage=(1,), image_size=8, vit={},
-      sequence={"d_model": 16, "num_layers": 2, "num_heads": 2, "mixer": mixer, "mlp": mlp, "peer": PEER},
+      encoder="resnet", width=4, blocks_per_stage=(1,), image_size=8, vit=VitEncoderConfig(),
+      sequence=SequenceModelConfig(d_model=16, num_layers=2, num_heads=2, mixer=mixer, mlp=mlp, peer=PEER),
       label_vocab=4, rngs=nnx.Rngs(1))
   rng = np.random.default_rng(0)
   features = jnp.asarray(rng.normal(size=(2, 5, model.feature_dim)), jnp.float32)  # S=2 contexts, k=5

@@ -10,8 +10,7 @@ from nevis.checkpoints import RunnerCheckpointHook
 from nevis.errors import LearnerError
 from nevis.learners.icl import IclLearner
 from nevis.meter import ComputeMeter
-
-from icl_fixtures import CountingJit, colour_task, init_context, leaves_equal, tiny_config
+from tests.learners.icl.icl_fixtures import CountingJit, colour_task, init_context, leaves_equal, tiny_config
 
 # 2 candidates x 3 steps; with a checkpoint every 2 steps the saves come at steps 2 (candidate 0, step 2),
 # 4 (candidate 1, step 1) and 6 (candidate 1, step 3).

@@ -9,8 +9,7 @@ import pytest
 import nevis
 from nevis import config as config_lib
 from nevis.runner import Runner
-
-from icl_fixtures import tiny_config
+from tests.learners.icl.icl_fixtures import tiny_config
 
 
 @pytest.fixture(scope="module")

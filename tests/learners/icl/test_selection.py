@@ -14,8 +14,7 @@ from nevis.learners.icl import IclLearner
 from nevis.metrics.prequential import chunk_boundaries
 from nevis.protocol import DataView
 from nevis.task import SplitData
-
-from icl_fixtures import CountingJit, colour_split, colour_task, init_context, make_task, tiny_config
+from tests.learners.icl.icl_fixtures import CountingJit, colour_split, colour_task, init_context, make_task, tiny_config
 
 K = 4
 

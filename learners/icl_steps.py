@@ -1,0 +1,150 @@
+"""The icl learner's compiled computations: module-level functions whose first argument is the `Network`.
+
+`functions(config)` binds them once per architecture (their identity is the metered jit's cache key),
+so every task, candidate and learner with that architecture shares their compilations.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from nevis.learners import icl_model, toolkit
+from nevis.learners.icl_model import IclModel
+from nevis.learners.toolkit import Network, bind, wrap_key
+
+
+def decay_mask(params) -> Any:
+  """Weight decay on kernels, embeddings and PEER expert tables; not on biases or norm scales."""
+  def decayed(path, _):
+    name = getattr(path[-1], "key", None)
+    return name in ("kernel", "embedding", "expert_up", "expert_down")
+  return jax.tree_util.tree_map_with_path(decayed, params)
+
+
+ARCHITECTURE = ("encoder", "width", "blocks_per_stage", "image_size", "vit", "sequence", "label_vocab",
+                "weight_decay")  # the options the compiled functions depend on
+_FUNCTIONS: dict[str, toolkit.CompiledFunctions] = {}
+
+
+def functions(config) -> toolkit.CompiledFunctions:
+  """The compiled functions of `config`'s architecture (an `IclConfig`), shared by every learner with it."""
+  options = config.as_dict()
+  key = json.dumps({name: options[name] for name in ARCHITECTURE}, sort_keys=True)
+  if key not in _FUNCTIONS:
+    _FUNCTIONS[key] = _compiled(config)
+  return _FUNCTIONS[key]
+
+
+def _compiled(config) -> toolkit.CompiledFunctions:
+  build = functools.partial(_build, config)
+  abstract = nnx.eval_shape(lambda: build(nnx.Rngs(0)))
+  graphdef, _, _ = icl_model.split(abstract)
+  tx = optax.chain(
+      optax.clip_by_global_norm(1.0),
+      optax.scale_by_adam(),
+      optax.add_decayed_weights(config.weight_decay, mask=decay_mask),
+  )
+  net = Network(graphdef, tx, config.image_size, abstract.feature_dim)
+  return toolkit.CompiledFunctions(net, {
+      "model_init": (bind(model_init, net, build), {}),
+      **toolkit.common_definitions(net),
+      "icl_train_step": (bind(icl_train_step, net), {}),
+      "head_train_step_single_label": (bind(icl_head_train_step, net, False), {}),
+      "head_train_step_multi_label": (bind(icl_head_train_step, net, True), {}),
+      "features": (bind(icl_features, net), {}),
+      "head_forward": (bind(icl_head_forward, net), {}),
+      "context_cache": (bind(icl_context_cache, net), {}),
+      "score": (bind(icl_score, net), {}),
+  })
+
+
+def _build(config, rngs: nnx.Rngs) -> IclModel:
+  return IclModel(encoder=config.encoder, width=config.width, blocks_per_stage=config.blocks_per_stage,
+                  image_size=config.image_size, vit=config.vit, sequence=config.sequence,
+                  label_vocab=config.label_vocab, rngs=rngs)
+
+
+def _merged(net: Network, params, batch_stats) -> IclModel:
+  return icl_model.merge(net.graphdef, params, batch_stats)
+
+
+def _apply_updates(net: Network, params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps):
+  opt_state = toolkit.optimizer_state(net.tx, params, opt_leaves)
+  params, opt_state = toolkit.scheduled_update(net.tx, params, grads, opt_state, step, peak_lr, warmup_steps,
+                                               total_steps)
+  return params, jax.tree.leaves(opt_state)
+
+
+def model_init(net: Network, build, key_data):
+  _, params, batch_stats = icl_model.split(build(nnx.Rngs(wrap_key(key_data))))
+  return {"params": params, "batch_stats": batch_stats}
+
+
+def icl_train_step(net: Network, params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
+                   num_classes, peak_lr, step, warmup_steps, total_steps):
+  """images: (P * (k + q), H, W, 3), the P contexts' examples first, then the P * q queries."""
+  num_prompts, k = context_labels.shape
+  num_queries = query_labels.shape[1]
+
+  def loss_fn(params):
+    model = _merged(net, params, batch_stats)
+    features = model.encode(images, train=True)
+    context = features[:num_prompts * k].reshape(num_prompts, k, -1)
+    queries = features[num_prompts * k:].reshape(num_prompts, num_queries, -1)
+    cache = icl_model.context_cache(model, context, perm, context_labels)
+    log_probs = icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
+    picked = jnp.take_along_axis(log_probs, query_labels[..., None], axis=2)
+    return -jnp.mean(picked), icl_model.rest_of(model)
+
+  (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+  params, opt_leaves = _apply_updates(net, params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
+  return params, new_stats, opt_leaves, loss
+
+
+def icl_head_train_step(net: Network, multi_label: bool, params, batch_stats, head, opt_leaves, images, labels,
+                        num_classes, peak_lr, step, warmup_steps, total_steps):
+  """The head route: the encoder and a linear head on plain batches; the sequence model is left as it is."""
+  trainable = {"encoder": params["encoder"], "head": head}
+
+  def loss_fn(trainable):
+    model = _merged(net, {**params, "encoder": trainable["encoder"]}, batch_stats)
+    logits = model.encode(images, train=True) @ trainable["head"]["kernel"] + trainable["head"]["bias"]
+    loss = toolkit.loss(logits, labels, num_classes, 0.0, multi_label=multi_label)
+    return loss, icl_model.rest_of(model)
+
+  (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(trainable)
+  trainable, opt_leaves = _apply_updates(net, trainable, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
+  return {**params, "encoder": trainable["encoder"]}, new_stats, trainable["head"], opt_leaves, loss
+
+
+def icl_features(net: Network, params, batch_stats, images):
+  return _merged(net, params, batch_stats).encode(images, train=False).astype(jnp.float32)
+
+
+def icl_head_forward(net: Network, params, batch_stats, head, images):
+  features = _merged(net, params, batch_stats).encode(images, train=False)
+  return (features @ head["kernel"] + head["bias"]).astype(jnp.float32)
+
+
+def icl_context_cache(net: Network, params, batch_stats, images, perm, labels):
+  """images (S * k, H, W, 3) -> the S contexts' prefix cache."""
+  model = _merged(net, params, batch_stats)
+  num_contexts, k = labels.shape
+  features = model.encode(images, train=False).reshape(num_contexts, k, -1)
+  return icl_model.context_cache(model, features, perm, labels)
+
+
+def icl_score(net: Network, params, batch_stats, cache, images, perm, num_classes):
+  """(Q, V) class log-probabilities of query images, averaged over the cached contexts."""
+  model = _merged(net, params, batch_stats)
+  features = model.encode(images, train=False)
+  num_contexts = perm.shape[0]
+  queries = jnp.broadcast_to(features[None], (num_contexts,) + features.shape)
+  id_logits = icl_model.query_id_logits(model, cache, queries)
+  return icl_model.averaged_class_log_probs(id_logits, perm, num_classes)
