@@ -3,8 +3,8 @@
   nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--progress MODE]
   nevis run --resume --workdir DIR          (the run's stored config; flags given must agree with it)
   nevis sweep SWEEP.yaml [--workdir DIR] [--executor local|ray] [--workers N] [--address ADDR] [--resume]
-  nevis report WORKDIR... [--csv FILE]
-  nevis plot WORKDIR... -o FILE
+  nevis report WORKDIR... [--per-task] [--csv FILE]     (a sweep folder stands for the runs in it)
+  nevis plot WORKDIR... -o FILE [--format svg|pdf|png] [--data FILE.csv]
   nevis learners [NAME] | nevis streams [NAME] [--json]
   nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
@@ -66,13 +66,16 @@ def _parser() -> argparse.ArgumentParser:
   sweep.add_argument("--gpus-per-run", type=float, help="GPUs each run reserves; a fraction shares one (default 0)")
   sweep.add_argument("--max-retries", type=int, help="restarts of a run whose worker died (default 3)")
 
-  report = sub.add_parser("report", help="print results of runs")
-  report.add_argument("workdirs", nargs="+")
+  report = sub.add_parser("report", help="print results of runs; several runs are compared, grouped over seeds")
+  report.add_argument("workdirs", nargs="+", help="run workdirs, or sweep folders holding them")
+  report.add_argument("--per-task", action="store_true", help="with several runs: the tasks side by side")
   report.add_argument("--csv", help="also write the per-task table of all runs to this CSV file")
 
-  plot = sub.add_parser("plot", help="plot error against compute and along the stream")
-  plot.add_argument("workdirs", nargs="+")
+  plot = sub.add_parser("plot", help="plot error against compute, along the stream, and the error matrix")
+  plot.add_argument("workdirs", nargs="+", help="run workdirs, or sweep folders holding them")
   plot.add_argument("-o", "--output", required=True)
+  plot.add_argument("--format", choices=("svg", "pdf", "png"), help="the picture's format (default: -o's extension)")
+  plot.add_argument("--data", metavar="FILE.csv", help="also write every plotted value to this CSV file")
 
   data = sub.add_parser("data", help="status and preparation of the data streams read")
   data_sub = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
@@ -150,13 +153,9 @@ def _main(argv) -> int:
       return data_commands.status(args.stream, args.quick)
     return data_commands.prepare(args.targets, args.manual_dir, args.force)
   if args.command == "plot":
-    from nevis.outputs import checked_output
-    from nevis.plots import PLOT_FORMATS, plot_runs
-    from nevis.report import load_results
+    from nevis.plots import plot_command
 
-    output = checked_output(args.output, PLOT_FORMATS, "-o")
-    runs = [load_results(w) for w in args.workdirs]
-    print(f"plot: {plot_runs(runs, output)}")
+    print(plot_command(args.workdirs, args.output, fmt=args.format, data=args.data))
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
 
@@ -174,24 +173,9 @@ def _sweep(args, imports) -> int:
 
 
 def _report(args) -> int:
-  import pandas as pd
+  from nevis.report import report_command
 
-  from nevis.outputs import CSV_FORMATS, checked_output, write_text
-  from nevis.report import format_report, load_results
-
-  csv = checked_output(args.csv, CSV_FORMATS, "--csv") if args.csv else None
-  all_results = [load_results(w) for w in args.workdirs]
-  for results in all_results:
-    print(format_report(results))
-  if csv is not None:
-    frames = []
-    for r in all_results:
-      df = r.tasks.copy()
-      df.insert(0, "run", str(r.workdir))
-      df.insert(1, "learner", r.meta.get("config", {}).get("learner"))
-      frames.append(df)
-    write_text(csv, pd.concat(frames).to_csv(index=False), "--csv")
-    print(f"csv: {csv}")
+  print(report_command(args.workdirs, per_task=args.per_task, csv=args.csv))
   return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from nevis.budget import ComputeBudget
 from nevis.errors import ConfigError, closest
 from nevis.options import Options, option
 
@@ -57,11 +58,17 @@ class RunConfig(Options):
   loggers: tuple[str, ...] = option((), "where else the run's numbers go: tensorboard (event files in "
                                         "WORKDIR/tensorboard), wandb (Weights & Biases, offline unless WANDB_MODE "
                                         "says otherwise), or a plug-in's")
+  name: str | None = option(None, "label of this configuration in `nevis report` and `nevis plot` (default: the "
+                                  "learner and the config keys that differ between the compared runs)")
+  compute_budget: ComputeBudget | None = option(None, "training FLOPs allowed, enforced by the meter: {flops: 1e12, "
+                                                      "per: task | stream}; null: no budget")
 
   def check(self) -> None:
     for key in ("stream_options", "learner_options"):
       if not all(isinstance(k, str) for k in getattr(self, key)):
         self.fail(key, "must be a mapping with text keys")
+    if self.name is not None and not self.name.strip():
+      self.fail("name", "must not be blank (or null for the default label)")
 
 
 KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
@@ -175,6 +182,7 @@ def resolve(file_config: dict | None = None, overrides: list[str] = (), base: di
         else:
           raise ConfigError(f"--set {text!r}: {part!r} is not a mapping; set it whole instead")
       target = target[part]
+    value = _yaml_number(path, value)
     if len(path) == 1:
       value = _yaml_off(path[0], value)
       try:  # checked here, so that the error names the --set that set it
@@ -183,12 +191,25 @@ def resolve(file_config: dict | None = None, overrides: list[str] = (), base: di
         raise ConfigError(f"--set {text}: {e}") from None
     target[path[-1]] = value
   config["prequential"] = _yaml_off("prequential", config["prequential"])
+  config["compute_budget"] = _yaml_number(["compute_budget"], config["compute_budget"])
   return RunConfig.parse(config, owner="config")
 
 
 def _yaml_off(key: str, value: Any) -> Any:
   """YAML 1.1 reads a bare `off` as false: `prequential: off` means "off"."""
   return "off" if key == "prequential" and value is False else value
+
+
+def _yaml_number(path: list[str], value: Any) -> Any:
+  """YAML 1.1 reads `1e12` (no dot) as text: `compute_budget: {flops: 1e12}` means the number."""
+  if path == ["compute_budget"] and isinstance(value, dict):
+    return {**value, "flops": _yaml_number(["compute_budget", "flops"], value["flops"])} if "flops" in value else value
+  if path == ["compute_budget", "flops"] and isinstance(value, str):
+    try:
+      return float(value)
+    except ValueError:
+      return value
+  return value
 
 
 def _check_key(key: str) -> None:

@@ -77,8 +77,8 @@ class LearnerCalls:
     )
 
   def train(self, learner: Learner, training_task: TrainingTask, state, *, charge: str, doing: str = "train"):
-    """`learner.train`, its compute charged to `charge`."""
-    with self.meter.charging(charge), self.code(doing, training_task.info.name):
+    """`learner.train`, its compute charged to `charge` and bounded by the compute budget (`nevis.budget`)."""
+    with self.meter.charging(charge), self.meter.budgeted(), self.code(doing, training_task.info.name):
       new_state = learner.train(training_task, state)
     training_task.progress.close()
     return new_state

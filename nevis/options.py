@@ -140,6 +140,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if value is None and type(None) in args:
       return None
     options = [a for a in args if a is not type(None)]
+    if len(options) == 1 and dataclasses.is_dataclass(options[0]):
+      return _coerce(value, options[0], where)  # a nested config's own error names the key inside it
     errors = []
     for option_hint in options:
       try:

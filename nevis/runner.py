@@ -58,6 +58,7 @@ class Runner:
     self.progress = progress
     self.timings = RunTimings()
     self.meter = ComputeMeter()
+    self.meter.budget = self.config.compute_budget  # enforced by the meter (nevis.budget)
     self.resources = ResourceMeter()
     self.calls = LearnerCalls(self.config.learner, self.meter, self.resources, self.timings,
                               eval_batch_size=self.config.eval_batch_size,
@@ -225,6 +226,8 @@ class Runner:
     task_started = time.perf_counter()
     self.resources.start_task()
     self.meter.totals.helper = {}
+    self.meter.start_task()
+    allowance = self.meter.allowance()
     current = CurrentTask(position, task, *learner_views(task, self.config),
                           key=jax.random.fold_in(self._root_key, position), folder=states.task_folder(position))
     before = self.meter.totals.as_dict()
@@ -238,6 +241,9 @@ class Runner:
     scores += [e.run(current, state) for e in evaluators if not e.before_training]
     crash_point(f"after_eval:{current.position}")
     events = self._task_events(current, state, scores, before, train_flops, task_started)
+    if allowance is not None:  # the budget this task's training had, and whether it refused a call
+      events[0].update(budget_flops=allowance,
+                       budget_bound=int(self.meter.totals.refused["train"] > before["refused"]["train"]))
     store.record_task(events, meta={"meter": self.meter.totals.as_dict(), "learner_steps": self.observers.learner_step})
     self.observers.task_finished(TaskEnd(current.position, current.task.info, task_scalars(events, current.position)))
     crash_point(f"after_record:{current.position}")
