@@ -15,6 +15,7 @@ winner so far: a resumed task ends bitwise identical to an uninterrupted one on 
 """
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 from typing import Any
 
@@ -108,6 +109,9 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
     task.notes["data_parallel_devices"] = placement.devices
   local = placement.local
   first_trial = int(record["trial"])
+  if learner.config.parallel_trials > 1 and num_trials > 1 and resumed is None:
+    _parallel_trials(learner, task, fresh, candidates, plan, fixed, train_step, record)
+    first_trial = num_trials  # every trial is done
   # The compute budget (nevis.budget) may refuse any call below; the search then stops where it is.
   trial, done, params, batch_stats = first_trial, 0, fresh["params"], fresh["batch_stats"]
   try:
@@ -199,6 +203,62 @@ def _stop_at_budget(task: TrainingTask, record: dict, plan: TaskPlan, trial: int
   if not record["kept"]:
     record["kept"] = running
     record["best_step"][trial] = steps
+
+
+def _parallel_trials(learner, task: TrainingTask, fresh: dict, candidates: list[dict], plan: TaskPlan, fixed: dict,
+                     train_step, record: dict) -> None:
+  """Every trial at once, `parallel_trials` at a time on threads (JAX runs concurrent calls; the meter and the
+  guard are thread-safe), recorded in trial order exactly as the sequential loop records them: each trial is a
+  pure function of the same start, batches and augmentations and its own learning rate."""
+  workers = min(learner.config.parallel_trials, len(candidates))
+  task.progress.start(f"{task.info.name}: {len(candidates)} trials, {workers} at a time",
+                      total=len(candidates) * plan.num_steps)
+  with concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="nevis-trial") as pool:
+    trials = list(pool.map(lambda t: _one_trial(learner, task, fresh, candidates[t], t, plan, fixed, train_step),
+                           range(len(candidates))))
+  task.progress.close()
+  use_best = plan.trial_score == "best"
+  for trial, done in enumerate(trials):  # with dev data: the search has more than one trial only then
+    record["dev_error"][trial] = done["best_error"] if use_best else done["last_error"]
+    record["dev_log_loss"][trial] = done["best_loss"] if use_best else done["last_loss"]
+    record["final_dev_error"][trial] = done["last_error"]
+    record["best_step"][trial] = done["best_step"]
+    if lowest(record["dev_error"][:trial + 1], record["dev_log_loss"][:trial + 1]) == trial:
+      record["kept"] = done["best"]
+
+
+def _one_trial(learner, task: TrainingTask, fresh: dict, candidate: dict, trial: int, plan: TaskPlan, fixed: dict,
+               train_step) -> dict:
+  """One trial from its start to its last step with its dev checks (the sequential loop's, without in-task
+  checkpoints): its best check and its last."""
+  info = task.info
+  placement = DataParallel.for_batch(plan.batch_size, enabled=learner.config.data_parallel)
+  local = placement.local
+  params, batch_stats = fresh["params"], fresh["batch_stats"]
+  opt_leaves = learner._functions.get(task.jit, "optimizer_init")(params)
+  params, batch_stats, opt_leaves = placement.replicate((params, batch_stats, opt_leaves))
+  learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
+  out = {"best": {}, "best_error": np.inf, "best_loss": np.inf, "best_step": -1, "last_error": np.nan,
+         "last_loss": np.nan}
+  for step in range(plan.num_steps):
+    batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
+    labels = placement.shard(padded_labels(batch["labels"], plan.outputs, info.multi_label))
+    if task.online_prequential is not None and trial == 0:
+      logits = learner._logits(task.jit, local(params), local(batch_stats), batch["images"])
+      task.online_prequential.record(batch, logits[:, :info.num_classes])
+    images = {"images": placement.shard(batch["images"])}
+    params, batch_stats, opt_leaves, _ = train_step(
+        params, batch_stats, opt_leaves, *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step)
+    )
+    task.progress.update(1)
+    done = step + 1
+    if done == plan.num_steps or (plan.eval_every and done % plan.eval_every == 0):
+      error, log_loss = learner._evaluate(task, local(params), local(batch_stats))
+      out.update(last_error=error, last_loss=log_loss)
+      if (error, log_loss) < (out["best_error"], out["best_loss"]):
+        out.update(best={"params": local(params), "batch_stats": local(batch_stats)}, best_error=error,
+                   best_loss=log_loss, best_step=done)
+  return out
 
 
 def fixed_arguments(plan: TaskPlan, num_classes: int) -> dict[str, np.ndarray]:

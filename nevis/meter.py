@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import threading
 import time
 import weakref
 from typing import Callable
@@ -32,6 +33,9 @@ from nevis.metrics import flops as flops_lib
 CATEGORIES = ("train", "prequential", "eval")
 
 _METERS: "weakref.WeakValueDictionary[int, ComputeMeter]" = weakref.WeakValueDictionary()
+# Learners may call task.jit functions from several threads at once (parallel trials): `+=` on a shared total
+# is not atomic, so every update of a meter's totals holds this lock.
+_TOTALS_LOCK = threading.Lock()
 _keys = itertools.count(1)
 
 
@@ -122,9 +126,12 @@ class ComputeMeter:
     if ceiling is None or ceiling[0] != self.category:
       return
     category, limit, allowance = ceiling
-    charged = self.totals.flops[category]
-    if charged + flops > limit:
-      self.totals.refused[category] += 1
+    with _TOTALS_LOCK:  # concurrent trials (parallel_trials) are each admitted against what is charged so far
+      charged = self.totals.flops[category]
+      refused = charged + flops > limit
+      if refused:
+        self.totals.refused[category] += 1
+    if refused:
       spent = allowance - (limit - charged)
       raise BudgetExhausted(exhausted_message(self.budget, category, flops, spent, allowance),
                             needed=flops, spent=spent, allowance=allowance)
@@ -146,6 +153,10 @@ class ComputeMeter:
       if self.ceiling is not None:
         self.admit(flops)
       return
+    with _TOTALS_LOCK:
+      self._charge_guarded(kind, flops, reason)
+
+  def _charge_guarded(self, kind: str, flops: float | None, reason: str | None) -> None:
     if kind == "eager":
       self.totals.flops[self.category] += flops
       self.totals.eager_flops += flops
@@ -197,6 +208,7 @@ class MeteredFunction:
     self._static_argnames = _as_tuple(jit_kwargs.get("static_argnames", ()))
     self._places_itself = any(jit_kwargs.get(k) is not None for k in _PLACEMENT_OPTIONS)
     self._flops_by_signature: dict = {}
+    self._counting = threading.Lock()  # one count per signature, when threads call a new one together
     self.__wrapped__ = fn
 
   def __call__(self, *args, **kwargs):
@@ -205,17 +217,23 @@ class MeteredFunction:
     started = time.perf_counter()
     key = flops_lib.signature_key(args, kwargs, self._static_argnums, self._static_argnames)
     flops = self._flops_by_signature.get(key)
-    meter.lookup_seconds += time.perf_counter() - started
+    looked_up = time.perf_counter() - started
     with guard.METERED:
       if flops is None:
-        flops = self._count(meter, args, kwargs)
-        self._flops_by_signature[key] = flops
-        meter.signatures += 1
+        with self._counting:
+          flops = self._flops_by_signature.get(key)
+          if flops is None:
+            flops = self._count(meter, args, kwargs)
+            self._flops_by_signature[key] = flops
+            with _TOTALS_LOCK:
+              meter.signatures += 1
       if meter.ceiling is not None:
         meter.admit(flops)
       out = self._jitted(*args, **kwargs)
-    meter.totals.flops[meter.category] += flops
-    meter.totals.calls += 1
+    with _TOTALS_LOCK:
+      meter.lookup_seconds += looked_up
+      meter.totals.flops[meter.category] += flops
+      meter.totals.calls += 1
     return out
 
   def _count(self, meter: ComputeMeter, args: tuple, kwargs: dict) -> float:
