@@ -139,15 +139,9 @@ def dev_search(learner, task: TrainingTask, fresh: dict, candidates: list[dict],
       learning_rate, smoothing = np.float32(candidate["learning_rate"]), np.float32(candidate["label_smoothing"])
       params, batch_stats, opt_leaves = placement.replicate((params, batch_stats, opt_leaves))
       for step in range(start_step, num_steps):
-        batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
-        labels = placement.shard(padded_labels(batch["labels"], plan.outputs, info.multi_label))
-        if task.online_prequential is not None and trial == 0:
-          logits = learner._logits(task.jit, local(params), local(batch_stats), batch["images"])
-          task.online_prequential.record(batch, logits[:, :info.num_classes])
-        images = {"images": placement.shard(batch["images"])}
-        params, batch_stats, opt_leaves, loss = train_step(
-            params, batch_stats, opt_leaves, *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step)
-        )
+        params, batch_stats, opt_leaves, loss = _step(learner, task, plan, fixed, train_step, placement,
+                                                      (params, batch_stats, opt_leaves), learning_rate, smoothing,
+                                                      step, trial)
         done = step + 1
         if done % PROGRESS_LOSS_EVERY == 0 or done == num_steps:
           task.progress.update(1, loss=float(loss))
@@ -231,7 +225,6 @@ def _one_trial(learner, task: TrainingTask, fresh: dict, candidate: dict, trial:
                train_step) -> dict:
   """One trial from its start to its last step with its dev checks (the sequential loop's, without in-task
   checkpoints): its best check and its last."""
-  info = task.info
   placement = DataParallel.for_batch(plan.batch_size, enabled=learner.config.data_parallel)
   local = placement.local
   params, batch_stats = fresh["params"], fresh["batch_stats"]
@@ -241,15 +234,8 @@ def _one_trial(learner, task: TrainingTask, fresh: dict, candidate: dict, trial:
   out = {"best": {}, "best_error": np.inf, "best_loss": np.inf, "best_step": -1, "last_error": np.nan,
          "last_loss": np.nan}
   for step in range(plan.num_steps):
-    batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
-    labels = placement.shard(padded_labels(batch["labels"], plan.outputs, info.multi_label))
-    if task.online_prequential is not None and trial == 0:
-      logits = learner._logits(task.jit, local(params), local(batch_stats), batch["images"])
-      task.online_prequential.record(batch, logits[:, :info.num_classes])
-    images = {"images": placement.shard(batch["images"])}
-    params, batch_stats, opt_leaves, _ = train_step(
-        params, batch_stats, opt_leaves, *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step)
-    )
+    params, batch_stats, opt_leaves, _ = _step(learner, task, plan, fixed, train_step, placement,
+                                               (params, batch_stats, opt_leaves), learning_rate, smoothing, step, trial)
     task.progress.update(1)
     done = step + 1
     if done == plan.num_steps or (plan.eval_every and done % plan.eval_every == 0):
@@ -259,6 +245,22 @@ def _one_trial(learner, task: TrainingTask, fresh: dict, candidate: dict, trial:
         out.update(best={"params": local(params), "batch_stats": local(batch_stats)}, best_error=error,
                    best_loss=log_loss, best_step=done)
   return out
+
+
+def _step(learner, task: TrainingTask, plan: TaskPlan, fixed: dict, train_step, placement, running: tuple,
+          learning_rate, smoothing, step: int, trial: int) -> tuple:
+  """One step of a trial from `running` (params, batch_stats, opt_leaves): the batch of `step`, sharded over the
+  devices; in the first trial, online prequential scoring sees the batch before the step trains on it.
+  Returns (params, batch_stats, opt_leaves, loss)."""
+  params, batch_stats, opt_leaves = running
+  batch = task.train.batch_at(step, plan.batch_size, seed=plan.data_seed)
+  labels = placement.shard(padded_labels(batch["labels"], plan.outputs, task.info.multi_label))
+  if task.online_prequential is not None and trial == 0:
+    logits = learner._logits(task.jit, placement.local(params), placement.local(batch_stats), batch["images"])
+    task.online_prequential.record(batch, logits[:, :task.info.num_classes])
+  images = {"images": placement.shard(batch["images"])}
+  return train_step(params, batch_stats, opt_leaves,
+                    *step_arguments(plan, fixed, images, labels, learning_rate, smoothing, step))
 
 
 def fixed_arguments(plan: TaskPlan, num_classes: int) -> dict[str, np.ndarray]:
