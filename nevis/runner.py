@@ -237,8 +237,10 @@ class Runner:
                                                 current.folder / "train", online)
     new_state = self.calls.train(learner, current.training, state, charge="train")
     train_flops = self.meter.totals.flops["train"] - before["flops"]["train"]
-    state = states.checkpoint(current.position, current.task, new_state)
-    scores += [e.run(current, state) for e in evaluators if not e.before_training]
+    state, after = states.checkpoint_while(current.position, current.task, new_state, self.meter,
+                                           lambda state: [e.run(current, state) for e in evaluators
+                                                          if not e.before_training])
+    scores += after
     crash_point(f"after_eval:{current.position}")
     events = self._task_events(current, state, scores, before, train_flops, task_started)
     if allowance is not None:  # the budget this task's training had, and whether it refused a call
