@@ -2,7 +2,7 @@
 
   nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--resume]
   nevis report WORKDIR... [--csv FILE]
-  nevis plot WORKDIR... -o FILE
+  nevis plot WORKDIR... -o FILE [--by-shots]
   nevis learners [NAME] | nevis streams [NAME] [--json]
   nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
   plot = sub.add_parser("plot", help="plot error against compute and along the stream")
   plot.add_argument("workdirs", nargs="+")
   plot.add_argument("-o", "--output", required=True)
+  plot.add_argument("--by-shots", action="store_true",
+                    help="error and compute against training examples per class, one line per learner setting")
 
   data = sub.add_parser("data", help="status and preparation of the data streams read")
   data_sub = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
@@ -121,6 +123,9 @@ def _main(argv) -> int:
 
     output = checked_output(args.output, PLOT_FORMATS, "-o")
     runs = [load_results(w) for w in args.workdirs]
+    if args.by_shots:
+      from nevis.shots_plot import plot_shots
+      plot_runs = plot_shots
     print(f"plot: {plot_runs(runs, output)}")
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
