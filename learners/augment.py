@@ -137,20 +137,3 @@ def eval_preprocess(images: jax.Array, image_size: int) -> jax.Array:
     shape = (batch_size, image_size, image_size, 3)
     pixels = jax.image.resize(pixels, shape, method="linear", antialias=True)
   return normalize(pixels)
-
-
-BLUR_RADIUS = 4  # taps either side of the centre: enough for sigma <= 2 pixels (the kernel's tails are < 2% there)
-
-
-def gaussian_blur(images: jax.Array, sigma: jax.Array) -> jax.Array:
-  """float (B, H, W, C) images, each blurred by a Gaussian of its own `sigma` (B,) pixels (0: unchanged);
-  separable, 2 * BLUR_RADIUS + 1 taps, the edges extended. `sigma` may be traced: one compilation serves all."""
-  offsets = jnp.arange(-BLUR_RADIUS, BLUR_RADIUS + 1, dtype=jnp.float32)
-  spread = jnp.maximum(sigma.astype(jnp.float32), 1e-3)[:, None]
-  weights = jnp.exp(-0.5 * (offsets[None, :] / spread) ** 2)
-  weights = weights / jnp.sum(weights, axis=1, keepdims=True)  # (B, taps); sigma ~ 0 gives (0, .., 1, .., 0)
-  padded = jnp.pad(images, ((0, 0), (BLUR_RADIUS, BLUR_RADIUS), (0, 0), (0, 0)), mode="edge")
-  height, width = images.shape[1:3]
-  rows = sum(weights[:, i, None, None, None] * padded[:, i:i + height] for i in range(2 * BLUR_RADIUS + 1))
-  padded = jnp.pad(rows, ((0, 0), (0, 0), (BLUR_RADIUS, BLUR_RADIUS), (0, 0)), mode="edge")
-  return sum(weights[:, i, None, None, None] * padded[:, :, i:i + width] for i in range(2 * BLUR_RADIUS + 1))

@@ -42,8 +42,6 @@ class IclConfig(SearchConfig):
                                       "proportions, queries alike), a stepping stone to matching", minimum=0, maximum=1)
   meta_prototype_weight: float = option(1.0, "meta_pretrain: weight of the prototype loss on the encoder's features "
                                              "(Snell et al. 2017) added to the ICL loss", minimum=0)
-  meta_blur: float = option(0.0, "meta_pretrain: fraction of episodes whose images are all blurred by one Gaussian "
-                                 "of sigma ~ U(0.3, 2) input pixels", minimum=0, maximum=1)
   min_crop_area: float = option(0.08, "training crops: smallest area fraction (1: none, the central square)",
                                 minimum=0, maximum=1)
   flip: str = option("always", "training flips (p = 0.5): always, never, or auto (not where a mirror image can "

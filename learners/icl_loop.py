@@ -31,7 +31,6 @@ class PromptBatch:
   context_labels: np.ndarray  # (P, k) int32
   query_labels: np.ndarray  # (P, q) int32
   num_classes: np.ndarray  # int32, () for every prompt or (P,) per prompt
-  blur: np.ndarray | None = None  # (P,) float32 Gaussian blur of every image of each prompt, in input pixels
 
 
 Draw = Callable[[np.random.Generator], PromptBatch]
@@ -53,13 +52,9 @@ def task_prompts(labels: np.ndarray, num_classes: int, k: int, q: int, p: int, v
   return draw
 
 
-BLUR_SIGMA = (0.3, 2.0)  # the range of an episode's blur, in pixels of the network's input
-
-
 def episodes(labels: np.ndarray, ways: tuple[int, int], shots: tuple[int, int], k: int, q: int, p: int,
-             vocab: int, unbalanced: float = 0.0, blurred: float = 0.0) -> Draw:
-  """N-way episodes over a task's classes (`sample_episode`), one assignment and one N per prompt; a fraction
-  `blurred` of them have all their images blurred by one Gaussian of sigma ~ U(BLUR_SIGMA)."""
+             vocab: int, unbalanced: float = 0.0) -> Draw:
+  """N-way episodes over a task's classes (`sample_episode`), one assignment and one N per prompt."""
   members = class_members(labels)
 
   def draw(rng: np.random.Generator) -> PromptBatch:
@@ -67,12 +62,9 @@ def episodes(labels: np.ndarray, ways: tuple[int, int], shots: tuple[int, int], 
     perm = np.stack([random_assignment(vocab, rng) for _ in range(p)])
     context = np.stack([e[0] for e in drawn])
     queries = np.stack([e[2] for e in drawn])
-    blur = None
-    if blurred:
-      blur = np.where(rng.random(p) < blurred, rng.uniform(*BLUR_SIGMA, p), 0.0).astype(np.float32)
     return PromptBatch(np.concatenate([context.ravel(), queries.ravel()]), perm,
                        np.stack([e[1] for e in drawn]).astype(np.int32), np.stack([e[3] for e in drawn]).astype(np.int32),
-                       np.array([e[4] for e in drawn], np.int32), blur)
+                       np.array([e[4] for e in drawn], np.int32))
 
   return draw
 
@@ -110,9 +102,6 @@ def prompt_steps(fn: Callable[[str], Callable], start: dict, images: np.ndarray,
     batch = draw(np.random.default_rng(derive_key(words, seed, stream, step)))
     inputs = preprocess(derive_key(words, seed, Purpose.AUGMENT, stream, step), images[batch.examples], min_area,
                         flip_probability)
-    if batch.blur is not None:
-      k, q = batch.context_labels.shape[1], batch.query_labels.shape[1]
-      inputs = fn("blur")(inputs, np.concatenate([np.repeat(batch.blur, k), np.repeat(batch.blur, q)]))
     params, batch_stats, opt_leaves, loss = step_fn(
         params, batch_stats, opt_leaves, inputs, batch.perm, batch.context_labels, batch.query_labels,
         batch.num_classes, np.float32(schedule.learning_rate), np.int32(step), np.int32(schedule.warmup_steps),

@@ -48,7 +48,7 @@ EPISODES_PER_CALL = 8
 CURVE_POINTS = 20  # the training loss is recorded as the mean over this many equal runs of steps
 # The options a saved loop must share with the run that resumes it (besides the architecture).
 RECIPE_KEYS = ("num_steps", "learning_rates", "warmup_fraction", "meta_ways", "meta_shots", "meta_unbalanced",
-               "meta_prototype_weight", "meta_blur", "context_size",
+               "meta_prototype_weight", "context_size",
                "queries_per_prompt", "prompts_per_step", "label_vocab", "min_crop_area", "flip", "seed")
 
 Fn = Callable[[str], Callable]
@@ -79,7 +79,7 @@ def meta_pretrain(config, fn: Fn, task: TrainingTask, start: dict, words: list[i
   if sum(len(m) >= 2 for m in class_members(labels)) < 2:
     raise LearnerError(f"meta_pretrain needs two classes with two training examples each; {info.name!r} has fewer")
   draw = icl_loop.episodes(labels, c.meta_ways, c.meta_shots, c.context_size, c.queries_per_prompt,
-                           c.prompts_per_step, c.label_vocab, c.meta_unbalanced, c.meta_blur)
+                           c.prompts_per_step, c.label_vocab, c.meta_unbalanced)
   schedule = icl_loop.Schedule(c.num_steps, c.learning_rates[0], round(c.warmup_fraction * c.num_steps))
   bins = np.linspace(0, c.num_steps, CURVE_POINTS + 1).round().astype(np.int64)[1:]
   loss_sums, loss_counts = np.zeros(len(bins)), np.zeros(len(bins), np.int64)

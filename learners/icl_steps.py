@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from nevis.learners import augment, icl_model, toolkit
+from nevis.learners import icl_model, toolkit
 from nevis.learners.icl_model import IclModel
 from nevis.learners.toolkit import Network, bind, wrap_key
 
@@ -63,7 +63,6 @@ def _compiled(config) -> toolkit.CompiledFunctions:
       "context_cache": (bind(icl_context_cache, net), {}),
       "score": (bind(icl_score, net), {}),
       "episode_log_probs": (bind(icl_episode_log_probs, net), {}),
-      "blur": (bind(icl_blur, net), {}),
   })
 
 
@@ -203,8 +202,3 @@ def icl_episode_log_probs(net: Network, params, batch_stats, images, perm, conte
   queries = model.encode(query_images, train=False).reshape(num_episodes, -1, context.shape[-1])
   cache = icl_model.context_cache(model, context, perm, context_labels)
   return icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
-
-
-def icl_blur(net: Network, images, sigma):
-  """Preprocessed images (B, S, S, 3), each blurred by its own sigma (B,) (meta-pretraining's blurred episodes)."""
-  return augment.gaussian_blur(images, sigma)

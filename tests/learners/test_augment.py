@@ -5,7 +5,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from nevis.learners import augment
 
@@ -86,20 +85,3 @@ def test_train_preprocess_shapes_range_determinism_and_flips():
   flipped = left_mean > right_mean
   assert 16 <= flipped.sum() <= 48
   assert math.isclose(augment.normalize(jnp.float32(255.0)), 1.0) and augment.normalize(0.0) == -1.0
-
-
-def test_gaussian_blur_is_a_per_image_separable_gaussian():
-  impulse = np.zeros((3, 11, 11, 1), np.float32)
-  impulse[:, 5, 5, 0] = 1.0
-  sigma = np.array([0.0, 1.0, 2.0], np.float32)
-  out = np.asarray(augment.gaussian_blur(jnp.asarray(impulse), jnp.asarray(sigma)))
-  np.testing.assert_allclose(out[0], impulse[0], atol=1e-6)  # sigma 0: unchanged
-  for row, s in ((1, 1.0), (2, 2.0)):
-    taps = np.exp(-0.5 * (np.arange(-4, 5) / s) ** 2)
-    taps /= taps.sum()
-    expected = np.zeros((11, 11))
-    expected[1:10, 1:10] = np.outer(taps, taps)  # the impulse's 9 x 9 neighbourhood
-    np.testing.assert_allclose(out[row, :, :, 0], expected, atol=1e-6)
-    assert out[row].sum() == pytest.approx(1.0, abs=1e-5)
-  flat = np.full((1, 6, 6, 3), 0.25, np.float32)  # edges extended: a constant image stays constant
-  np.testing.assert_allclose(np.asarray(augment.gaussian_blur(jnp.asarray(flat), jnp.asarray([2.0]))), flat, atol=1e-6)

@@ -90,11 +90,3 @@ def test_the_prototype_loss_classifies_queries_by_the_nearest_class_mean():
   loss_three = float(_prototype_loss(context, queries, context_labels, np.array([[1]], np.int32), np.int32(3), 4))
   far = np.exp(-(8**2 + 8**2))  # class 2's mean (9, 9) is 128 away
   assert loss_three == pytest.approx(-np.log(np.exp(-5) / (np.exp(-1) + np.exp(-5) + far)), rel=1e-5)
-
-
-def test_blurred_episodes_blur_every_step_and_change_what_is_learnt():
-  jit = CountingJit()
-  blurred, _ = _pretrain(IclLearner(**tiny_config(**META, meta_blur=1.0)), jit=jit)
-  assert jit.calls["icl_blur"] == 5
-  sharp, _ = _pretrain(IclLearner(**tiny_config(**META)))
-  assert not leaves_equal(blurred["model"], sharp["model"])

@@ -18,7 +18,7 @@ ARGS = [
     "--set", "checkpoint_every_steps=2",
     "--set", "learner_options={mode: meta_pretrain, width: 4, blocks_per_stage: [1], image_size: 8, label_vocab: 4, "
     "context_size: 6, queries_per_prompt: 2, prompts_per_step: 2, num_steps: 5, learning_rates: [0.01], "
-    "meta_ways: [2, 4], meta_shots: [1, 3], meta_blur: 0.5, eval_batch_size: 16, "
+    "meta_ways: [2, 4], meta_shots: [1, 3], eval_batch_size: 16, "
     "sequence: {d_model: 16, num_layers: 1, num_heads: 2, mixer: softmax}}",
     "--no-progress", "--no-plot",
 ]
