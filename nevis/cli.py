@@ -4,7 +4,7 @@
   nevis run --resume --workdir DIR          (the run's stored config; flags given must agree with it)
   nevis sweep SWEEP.yaml [--workdir DIR] [--executor local|ray] [--workers N] [--address ADDR] [--resume]
   nevis report WORKDIR... [--per-task] [--csv FILE]     (a sweep folder stands for the runs in it)
-  nevis plot WORKDIR... -o FILE [--format svg|pdf|png] [--data FILE.csv]
+  nevis plot WORKDIR... -o FILE [--format svg|pdf|png] [--data FILE.csv] [--by-shots]
   nevis learners [NAME] | nevis streams [NAME] [--json]
   nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
   plot.add_argument("-o", "--output", required=True)
   plot.add_argument("--format", choices=("svg", "pdf", "png"), help="the picture's format (default: -o's extension)")
   plot.add_argument("--data", metavar="FILE.csv", help="also write every plotted value to this CSV file")
+  plot.add_argument("--by-shots", action="store_true",
+                    help="error and compute against training examples per class, one line per learner setting")
 
   data = sub.add_parser("data", help="status and preparation of the data streams read")
   data_sub = data.add_subparsers(dest="data_command", parser_class=_Parser, required=True)
@@ -153,6 +155,15 @@ def _main(argv) -> int:
       return data_commands.status(args.stream, args.quick)
     return data_commands.prepare(args.targets, args.manual_dir, args.force)
   if args.command == "plot":
+    if args.by_shots:  # the low-data study's figure: error and compute against examples per class
+      from nevis.outputs import checked_output
+      from nevis.plots import PLOT_FORMATS
+      from nevis.run_results import load_results
+      from nevis.shots_plot import plot_shots
+
+      output = checked_output(args.output, PLOT_FORMATS, "-o")
+      print(f"plot: {plot_shots([load_results(w) for w in args.workdirs], output)}")
+      return 0
     from nevis.plots import plot_command
 
     print(plot_command(args.workdirs, args.output, fmt=args.format, data=args.data))

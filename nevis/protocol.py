@@ -239,6 +239,12 @@ class Learner(abc.ABC):
   def predict(self, task: PredictionTask, state: State, images: jax.Array) -> jax.Array:
     """Returns logits (B, num_classes): softmax logits, or per-class sigmoid logits if multi-label."""
 
+  def starts_from(self) -> tuple[str, ...]:
+    """Workdirs of earlier runs whose artefacts this learner starts from (its pretraining). The harness
+    reads their training compute from their results and records it as this run's pretraining compute
+    (`nevis.pretraining`)."""
+    return ()
+
 
 def registered_name(cls: type) -> str:
   """The name `cls` is registered under (what a run's `learner:` says), else its class name."""

@@ -22,7 +22,15 @@ from pathlib import Path
 
 import jax
 
-from nevis import config as config_lib, failures, guard, loggers as loggers_lib, preflight, results as results_lib
+from nevis import (
+  config as config_lib,
+  failures,
+  guard,
+  loggers as loggers_lib,
+  preflight,
+  pretraining,
+  results as results_lib,
+)
 from nevis.config import RunConfig
 from nevis.errors import ConfigError, UserError
 from nevis.evaluation import CurrentTask, Evaluator, HeldOutEvaluator, Scores
@@ -65,6 +73,7 @@ class Runner:
                               checkpoint_every_steps=self.config.checkpoint_every_steps)
     self.notices: list[str] = []  # for the user: missing prediction files, a finished run resumed
     self.stopped: str | None = None  # "failed" or "interrupted" once recorded in the results
+    self.pretraining: dict | None = None  # the compute of the runs the learner starts from (nevis.pretraining)
     self._current: tuple[int | None, str | None] = (None, None)  # the task being worked on
     self.observers = RunObservers([])
 
@@ -81,6 +90,7 @@ class Runner:
     with guard.session(self.meter.charge_guarded):
       with self.calls.code("construction", into=self.resources.setup):
         learner = build_learner(config)
+      self.pretraining = pretraining.source_compute(learner)
       skipped = preflight.check_data(stream, tasks, config)
       if self.workdir is None:
         self.workdir, created = new_workdir(self.runs_root, f"{config.learner}-{config.stream}"), True
@@ -155,7 +165,7 @@ class Runner:
       if store.completed_positions():
         raise UserError(f"{self.workdir} holds results without a config; use a new --workdir")
       store.set_meta({"config": self.config.as_dict(), "seed": self.config.seed, "stream": stream.name,
-                      "versions": versions(), "status": "running"})
+                      "versions": versions(), "status": "running", pretraining.META_KEY: self.pretraining})
       store.set_tasks(results_lib.task_row(i, t.info) for i, t in enumerate(tasks))
     elif not self.resume:
       raise UserError(f"{str(self.workdir)!r} already holds a run; add --resume to continue it or pick a new --workdir")
@@ -237,8 +247,10 @@ class Runner:
                                                 current.folder / "train", online)
     new_state = self.calls.train(learner, current.training, state, charge="train")
     train_flops = self.meter.totals.flops["train"] - before["flops"]["train"]
-    state = states.checkpoint(current.position, current.task, new_state)
-    scores += [e.run(current, state) for e in evaluators if not e.before_training]
+    state, after = states.checkpoint_while(current.position, current.task, new_state, self.meter,
+                                           lambda state: [e.run(current, state) for e in evaluators
+                                                          if not e.before_training])
+    scores += after
     crash_point(f"after_eval:{current.position}")
     events = self._task_events(current, state, scores, before, train_flops, task_started)
     if allowance is not None:  # the budget this task's training had, and whether it refused a call
