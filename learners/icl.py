@@ -15,6 +15,10 @@ Modes (config `mode`); weights always carry over from task to task:
   icl_ft    fine-tune the whole network on prompts of `context_size` context + `queries_per_prompt` query
             examples (`prompts_per_step` prompts per step) drawn from the task's data, then predict with
             contexts drawn from it.
+  meta_pretrain  train the whole network on N-way episodes of the task's many classes, then predict as
+            icl_only does (`nevis.learners.icl_pretraining`): a pretraining run whose final model later runs
+            start from with `init_from: WORKDIR` (its architecture must match; its training FLOPs are
+            recorded as their pretraining compute).
 Prediction runs each stored context once (prefix cache, memoised per task and weights) and scores every
 query as an independent one-token continuation; class log-probabilities are averaged (as a mixture) over
 the `eval_contexts` sampled contexts.
@@ -32,11 +36,12 @@ prequential code length over train + dev; `nevis.learners.selection`); every can
 through `task.jit`. icl_only has nothing to select.
 
 Randomness is host-side (`stream_key` of the task key, `seed` and a path), wrapped as unsafe_rbg keys in
-compiled code, as in `nevis.learners.finetuning`. Every run starts from a fresh initialisation; a learner
-reads no data but what its tasks hand it (meta-pretraining will be a run of its own that an icl run starts
-from).
+compiled code, as in `nevis.learners.finetuning`. A run starts from a fresh initialisation or from
+`init_from`'s model; a learner reads no data but what its tasks hand it (meta-pretraining is a run of its
+own). Training images are cropped (`min_crop_area`) and flipped (`flip`) as the fine-tuning baselines do.
 
-State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen}. No online
+State (pure pytree): {model: {params, batch_stats}, tasks: {name: {route, ...}}, tasks_seen, architecture
+(JSON of the shape-setting options, read by `init_from`)}. No online
 prequential scores: use `prequential: blockwise`.
 
 In-task checkpoints (ft_only and icl_ft with `select_by: dev`): when `task.checkpoint.due(steps done in
@@ -54,22 +59,22 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from nevis.errors import ConfigError, LearnerError
-from nevis.learners import icl_steps, selection
+from nevis.learners import icl_loop, icl_pretraining, icl_steps, selection
+from nevis.learners.augment import flips
 from nevis.learners.icl_config import IclConfig
-from nevis.learners.icl_prompts import balanced_context, random_assignment, sample_prompt
+from nevis.learners.icl_loop import AfterStep
+from nevis.learners.icl_prompts import balanced_context, random_assignment
 from nevis.learners.icl_prototypes import masked_means, prototype_logits
-from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, saved_list, to_device
+from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, same_shapes, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
 from nevis.protocol import DataView, InitContext, Learner, PredictionTask, State, TrainingTask, registered_name
 from nevis.registry import register_learner
 
-ROUTES = ("icl", "head", "prototype")  # kept in state by index: checkpoints hold arrays and numbers
-
-AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_stats, opt_leaves[, head]}
+ROUTES = ("icl", "head", "prototype")
+TUNED_MODES = ("ft_only", "icl_ft")  # the modes that fine-tune on each task's own data  # kept in state by index: checkpoints hold arrays and numbers
 
 
 # --- the learner ------------------------------------------------------------------------------------
@@ -77,7 +82,7 @@ AfterStep = Callable[[dict], None]  # told the step loop's {step, params, batch_
 
 @register_learner("icl")
 class IclLearner(Learner):
-  """In-context learner over images with modes icl_only | ft_only | icl_ft (see module docstring)."""
+  """In-context learner over images with modes icl_only | ft_only | icl_ft | meta_pretrain (see module docstring)."""
 
   Config = IclConfig
 
@@ -88,6 +93,8 @@ class IclLearner(Learner):
     except (TypeError, ValueError) as error:  # the layers' own checks, e.g. of the free-form `peer` options
       raise ConfigError(f"{registered_name(type(self))}: bad architecture options: {error}") from error
     self._prefix_memo: dict[str, tuple[Any, Any]] = {}
+    # The artefact of `init_from`, read (and checked against this architecture) before any run starts.
+    self._pretrained = icl_pretraining.load_model(self.config) if self.config.init_from else None
 
   # --- routing ----------------------------------------------------------------------------------------
 
@@ -98,15 +105,19 @@ class IclLearner(Learner):
       return "head"
     if fits_prompts:
       return "icl"
-    return "prototype" if self.config.mode == "icl_only" else "head"
+    return "head" if self.config.mode in TUNED_MODES else "prototype"
 
   # --- protocol ---------------------------------------------------------------------------------------
 
   def init(self, ctx: InitContext) -> State:
-    words = key_words(ctx.rng)
-    seed = self.config.seed
-    model = self._fn(ctx.jit, "model_init")(derive_key(words, seed, Purpose.INIT))
-    return {"model": model, "tasks": {}, "tasks_seen": 0}
+    if self._pretrained is not None:
+      model = self._pretrained
+    else:
+      model = self._fn(ctx.jit, "model_init")(derive_key(key_words(ctx.rng), self.config.seed, Purpose.INIT))
+    return {"model": model, "tasks": {}, "tasks_seen": 0, "architecture": icl_pretraining.architecture(self.config)}
+
+  def starts_from(self) -> tuple[str, ...]:
+    return (self.config.init_from,) if self.config.init_from else ()
 
   def train(self, task: TrainingTask, state: State) -> State:
     info = task.info
@@ -114,9 +125,12 @@ class IclLearner(Learner):
     model = to_device(state["model"])
     words = key_words(task.rng)
     task.notes.update({"mode": self.config.mode, "route": route})
+    if self.config.mode == "meta_pretrain":
+      model = icl_pretraining.meta_pretrain(self.config, lambda name: self._fn(task.jit, name), task, model, words,
+                                            self.augmentation(info))
     if route == "prototype":
       entry = self._prototypes(task.jit, model, task.train, info.multi_label)
-    elif self.config.mode == "icl_only":
+    elif self.config.mode in ("icl_only", "meta_pretrain"):
       entry = self._contexts(task.train, words)
       self._remember_prefix(task.jit, info.name, model, entry)  # the honest work of icl_only
       if len(task.dev):
@@ -126,7 +140,7 @@ class IclLearner(Learner):
     else:
       model, entry = self._fine_tune(task, model, route, words)
     tasks = {**state["tasks"], info.name: {"route": ROUTES.index(route), **entry}}
-    return {"model": model, "tasks": tasks, "tasks_seen": int(state["tasks_seen"]) + 1}
+    return {**state, "model": model, "tasks": tasks, "tasks_seen": int(state["tasks_seen"]) + 1}
 
   def predict(self, task: PredictionTask, state: State, images) -> np.ndarray:
     info = task.info
@@ -160,6 +174,7 @@ class IclLearner(Learner):
     candidates = [{"learning_rate": float(lr)} for lr in config.learning_rates]
     num_candidates = len(candidates) if len(task.dev) else 1  # as selection.select_by_dev
     checkpointed = config.select_by == "dev"  # a prequential search restarts with its task
+    augmentation = self.augmentation(info)
     saved = task.checkpoint.restore() if checkpointed else None
     searched = selection.DevProgress()
     if saved is not None:
@@ -178,7 +193,7 @@ class IclLearner(Learner):
       task.checkpoint.save(jax.device_get({
           "route": np.int64(ROUTES.index(route)),
           "candidate": np.int64(index),
-          **loop,
+          **{key: value for key, value in loop.items() if key != "loss"},
           "dev_error": _padded(searched.dev_error, num_candidates),
           "dev_log_loss": _padded(searched.dev_log_loss, num_candidates),
           "best": best,
@@ -193,9 +208,11 @@ class IclLearner(Learner):
         task.progress.update(int(loop["step"]))
       after_step = save_if_due if checkpointed else None
       if route == "icl":
-        fitted = self._fit_prompts(jit, start, data, learning_rate, words, task.progress, loop, after_step)
+        fitted = self._fit_prompts(jit, start, data, learning_rate, words, augmentation, task.progress, loop,
+                                   after_step)
       else:
-        fitted = self._fit_head(jit, start, head, data, learning_rate, words, task.progress, loop, after_step)
+        fitted = self._fit_head(jit, start, head, data, learning_rate, words, augmentation, task.progress, loop,
+                                after_step)
       task.progress.close()
       return {**fitted, "data": data}
 
@@ -219,49 +236,16 @@ class IclLearner(Learner):
     entry = {"head": fitted["head"]} if route == "head" else self._contexts(result.data, words)
     return model, entry
 
-  def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, progress,
+  def _fit_prompts(self, jit, start: dict, data: DataView, learning_rate: float, words, augmentation, progress,
                    resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
-    config = self.config
-    steps = config.num_steps
-    return self._prompt_steps(jit, start, [data.images], [np.asarray(data.labels)], [data.num_classes],
-                              steps, learning_rate, round(config.warmup_fraction * steps),
-                              words, Purpose.DATA, progress, resume, after_step)
+    c = self.config
+    draw = icl_loop.task_prompts(np.asarray(data.labels), data.num_classes, c.context_size, c.queries_per_prompt,
+                                 c.prompts_per_step, c.label_vocab)
+    schedule = icl_loop.Schedule(c.num_steps, learning_rate, round(c.warmup_fraction * c.num_steps))
+    return icl_loop.prompt_steps(lambda name: self._fn(jit, name), start, data.images, draw, schedule,
+                                 (words, c.seed, Purpose.DATA), augmentation, progress, resume, after_step)
 
-  def _prompt_steps(self, jit, start: dict, images: list, labels: list, num_classes: list[int], steps: int,
-                    learning_rate: float, warmup_steps: int, words, stream: int, progress=None,
-                    resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
-    """`steps` ICL steps from `start` (or from the saved loop `resume`); each step's prompts come from one
-    of the datasets (in turn). `after_step` gets the loop {step, params, batch_stats, opt_leaves}."""
-    config = self.config
-    seed = config.seed
-    k, q, p, vocab = (config.context_size, config.queries_per_prompt, config.prompts_per_step,
-                      config.label_vocab)
-    if resume is None:
-      params, batch_stats, first = start["params"], start["batch_stats"], 0
-      opt_leaves = self._fn(jit, "optimizer_init")(params)
-    else:
-      params, batch_stats, opt_leaves, first = _saved_loop(resume)
-    step_fn, preprocess = self._fn(jit, "icl_train_step"), self._fn(jit, "train_preprocess")
-    for step in range(first, steps):
-      rng = np.random.default_rng(derive_key(words, seed, stream, step))
-      which = step % len(images)
-      prompts = [sample_prompt(labels[which], k, q, rng) for _ in range(p)]
-      context = np.stack([c for c, _ in prompts])
-      queries = np.stack([qs for _, qs in prompts])
-      perm = np.stack([random_assignment(vocab, rng) for _ in range(p)])
-      batch = images[which][np.concatenate([context.ravel(), queries.ravel()])]
-      inputs = preprocess(derive_key(words, seed, Purpose.AUGMENT, stream, step), batch)
-      params, batch_stats, opt_leaves, _ = step_fn(
-          params, batch_stats, opt_leaves, inputs, perm, labels[which][context].astype(np.int32),
-          labels[which][queries].astype(np.int32), np.int32(num_classes[which]), np.float32(learning_rate),
-          np.int32(step), np.int32(warmup_steps), np.int32(steps))
-      if progress is not None:
-        progress.update(1)
-      if after_step is not None:
-        after_step({"step": step + 1, "params": params, "batch_stats": batch_stats, "opt_leaves": opt_leaves})
-    return {"params": params, "batch_stats": batch_stats}
-
-  def _fit_head(self, jit, start: dict, head: dict, data: DataView, learning_rate: float, words, progress,
+  def _fit_head(self, jit, start: dict, head: dict, data: DataView, learning_rate: float, words, augmentation, progress,
                 resume: dict | None = None, after_step: AfterStep | None = None) -> dict:
     config = self.config
     multi_label, num_classes = data.multi_label, data.num_classes
@@ -270,11 +254,12 @@ class IclLearner(Learner):
     warmup_steps = round(config.warmup_fraction * steps)
     step_fn = self._fn(jit, "head_train_step_multi_label" if multi_label else "head_train_step_single_label")
     preprocess = self._fn(jit, "train_preprocess")
+    augmentation = [np.float32(x) for x in augmentation]
     if resume is None:
       params, batch_stats, first = start["params"], start["batch_stats"], 0
       opt_leaves = self._fn(jit, "optimizer_init")({"encoder": params["encoder"], "head": head})
     else:
-      params, batch_stats, opt_leaves, first = _saved_loop(resume)
+      params, batch_stats, opt_leaves, first = icl_loop.saved_loop(resume)
       head = to_device(resume["head"])
     data_seed = int(derive_key(words, config.seed, Purpose.DATA)[0])
     for step in range(first, steps):
@@ -282,7 +267,7 @@ class IclLearner(Learner):
       labels = np.asarray(batch["labels"])
       labels = (np.pad(labels.astype(np.uint8), ((0, 0), (0, outputs - labels.shape[1]))) if multi_label
                 else labels.astype(np.int32))
-      inputs = preprocess(derive_key(words, config.seed, Purpose.AUGMENT, step), batch["images"])
+      inputs = preprocess(derive_key(words, config.seed, Purpose.AUGMENT, step), batch["images"], *augmentation)
       params, batch_stats, head, opt_leaves, _ = step_fn(
           params, batch_stats, head, opt_leaves, inputs, labels, np.int32(num_classes),
           np.float32(learning_rate), np.int32(step), np.int32(warmup_steps), np.int32(steps))
@@ -377,17 +362,15 @@ class IclLearner(Learner):
 
   # --- small helpers ---------------------------------------------------------------------------------
 
+  def augmentation(self, info) -> tuple[float, float]:
+    """(smallest crop area, flip probability) of the training images of the task `info`."""
+    return self.config.min_crop_area, 0.5 if flips(info, self.config.flip) else 0.0
+
   def _fn(self, jit, name: str) -> Callable:
     return self._functions.get(jit, name)
 
   def _eval_images(self, jit, images) -> jax.Array:
     return self._fn(jit, "eval_preprocess")(np.asarray(images))
-
-
-def _saved_loop(saved: dict) -> tuple[Any, Any, list, int]:
-  """(params, batch_stats, opt_leaves, step) of a step loop read back from an in-task checkpoint."""
-  opt_leaves = [jnp.asarray(leaf) for leaf in saved_list(saved["opt_leaves"])]
-  return to_device(saved["params"]), to_device(saved["batch_stats"]), opt_leaves, int(saved["step"])
 
 
 def _padded(values: list[float], length: int) -> np.ndarray:

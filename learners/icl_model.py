@@ -95,9 +95,10 @@ def full_prompt_id_logits(model: IclModel, features: jax.Array, perm: jax.Array,
 
 
 def class_log_probs(id_logits: jax.Array, perm: jax.Array, num_classes: jax.Array) -> jax.Array:
-  """(S, Q, V) id logits -> (S, Q, V) class log-probabilities; columns >= num_classes are -inf."""
+  """(S, Q, V) id logits -> (S, Q, V) class log-probabilities; columns >= num_classes are -inf.
+  `num_classes` is one count, or one per prompt (S,) (meta-pretraining episodes differ in their ways)."""
   gathered = jnp.take_along_axis(id_logits, perm[:, None, :], axis=2)  # column c = logit of id perm[c]
-  valid = jnp.arange(id_logits.shape[-1]) < num_classes
+  valid = jnp.arange(id_logits.shape[-1]) < jnp.reshape(num_classes, (-1, 1, 1))
   return jax.nn.log_softmax(jnp.where(valid, gathered, -jnp.inf), axis=-1)
 
 

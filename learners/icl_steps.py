@@ -55,13 +55,21 @@ def _compiled(config) -> toolkit.CompiledFunctions:
       "model_init": (bind(model_init, net, build), {}),
       **toolkit.common_definitions(net),
       "icl_train_step": (bind(icl_train_step, net), {}),
+      "icl_meta_train_step": (bind(icl_meta_train_step, net), {}),
       "head_train_step_single_label": (bind(icl_head_train_step, net, False), {}),
       "head_train_step_multi_label": (bind(icl_head_train_step, net, True), {}),
       "features": (bind(icl_features, net), {}),
       "head_forward": (bind(icl_head_forward, net), {}),
       "context_cache": (bind(icl_context_cache, net), {}),
       "score": (bind(icl_score, net), {}),
+      "episode_log_probs": (bind(icl_episode_log_probs, net), {}),
   })
+
+
+def model_shapes(config) -> dict:
+  """{params, batch_stats} of `config`'s architecture as jax.ShapeDtypeStruct leaves (nothing is computed)."""
+  _, params, batch_stats = icl_model.split(nnx.eval_shape(lambda: _build(config, nnx.Rngs(0))))
+  return {"params": params, "batch_stats": batch_stats}
 
 
 def _build(config, rngs: nnx.Rngs) -> IclModel:
@@ -89,22 +97,57 @@ def model_init(net: Network, build, key_data):
 def icl_train_step(net: Network, params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
                    num_classes, peak_lr, step, warmup_steps, total_steps):
   """images: (P * (k + q), H, W, 3), the P contexts' examples first, then the P * q queries."""
-  num_prompts, k = context_labels.shape
-  num_queries = query_labels.shape[1]
-
   def loss_fn(params):
     model = _merged(net, params, batch_stats)
-    features = model.encode(images, train=True)
-    context = features[:num_prompts * k].reshape(num_prompts, k, -1)
-    queries = features[num_prompts * k:].reshape(num_prompts, num_queries, -1)
-    cache = icl_model.context_cache(model, context, perm, context_labels)
-    log_probs = icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
-    picked = jnp.take_along_axis(log_probs, query_labels[..., None], axis=2)
-    return -jnp.mean(picked), icl_model.rest_of(model)
+    context, queries = _prompt_features(model, images, context_labels.shape, query_labels.shape[1])
+    return _icl_loss(model, context, queries, perm, context_labels, query_labels, num_classes), icl_model.rest_of(model)
 
   (loss, new_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
   params, opt_leaves = _apply_updates(net, params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
   return params, new_stats, opt_leaves, loss
+
+
+def icl_meta_train_step(net: Network, params, batch_stats, opt_leaves, images, perm, context_labels, query_labels,
+                        num_classes, peak_lr, step, warmup_steps, total_steps, prototype_weight):
+  """`icl_train_step` on episodes, its loss plus `prototype_weight` x a prototype loss on the encoder's features:
+  each query classified by its squared distance to the mean features of each of its episode's classes in
+  the context (Snell et al. 2017). It teaches the encoder to separate classes from the first steps, which
+  the ICL loss alone does only after a long plateau (the sequence model learns from the ICL loss only).
+  Returns the ICL loss, the figure prediction is judged by."""
+  def loss_fn(params):
+    model = _merged(net, params, batch_stats)
+    context, queries = _prompt_features(model, images, context_labels.shape, query_labels.shape[1])
+    icl = _icl_loss(model, context, queries, perm, context_labels, query_labels, num_classes)
+    prototype = _prototype_loss(context, queries, context_labels, query_labels, num_classes, perm.shape[1])
+    return icl + prototype_weight * prototype, (icl_model.rest_of(model), icl)
+
+  (_, (new_stats, icl)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+  params, opt_leaves = _apply_updates(net, params, grads, opt_leaves, peak_lr, step, warmup_steps, total_steps)
+  return params, new_stats, opt_leaves, icl
+
+
+def _prompt_features(model: IclModel, images, context_shape, num_queries):
+  """(P, k, F) context and (P, q, F) query features of a step's images (contexts first), in training mode."""
+  num_prompts, k = context_shape
+  features = model.encode(images, train=True)
+  return (features[:num_prompts * k].reshape(num_prompts, k, -1),
+          features[num_prompts * k:].reshape(num_prompts, num_queries, -1))
+
+
+def _icl_loss(model: IclModel, context, queries, perm, context_labels, query_labels, num_classes):
+  cache = icl_model.context_cache(model, context, perm, context_labels)
+  log_probs = icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)
+  return -jnp.mean(jnp.take_along_axis(log_probs, query_labels[..., None], axis=2))
+
+
+def _prototype_loss(context, queries, context_labels, query_labels, num_classes, width: int):
+  """Mean nll of the queries' classes under softmax(-|f - mean_c|^2) over each prompt's classes c < num_classes."""
+  members = jax.nn.one_hot(context_labels, width, dtype=context.dtype)  # (P, k, V)
+  means = jnp.einsum("pkv,pkf->pvf", members, context) / jnp.maximum(members.sum(1), 1.0)[..., None]
+  distances = jnp.sum((queries[:, :, None, :] - means[:, None, :, :]) ** 2, axis=-1)  # (P, q, V)
+  valid = jnp.arange(width) < jnp.reshape(num_classes, (-1, 1, 1))
+  log_probs = jax.nn.log_softmax(jnp.where(valid, -distances, -jnp.inf), axis=-1)
+  return -jnp.mean(jnp.take_along_axis(log_probs, query_labels[..., None], axis=2))
 
 
 def icl_head_train_step(net: Network, multi_label: bool, params, batch_stats, head, opt_leaves, images, labels,
@@ -148,3 +191,14 @@ def icl_score(net: Network, params, batch_stats, cache, images, perm, num_classe
   queries = jnp.broadcast_to(features[None], (num_contexts,) + features.shape)
   id_logits = icl_model.query_id_logits(model, cache, queries)
   return icl_model.averaged_class_log_probs(id_logits, perm, num_classes)
+
+
+def icl_episode_log_probs(net: Network, params, batch_stats, images, perm, context_labels, query_images, num_classes):
+  """(S, Q, V) class log-probabilities of S episodes' own queries: images (S * k, ...) are the contexts',
+  query_images (S * Q, ...) the queries', num_classes (S,) each episode's ways."""
+  model = _merged(net, params, batch_stats)
+  num_episodes, k = context_labels.shape
+  context = model.encode(images, train=False).reshape(num_episodes, k, -1)
+  queries = model.encode(query_images, train=False).reshape(num_episodes, -1, context.shape[-1])
+  cache = icl_model.context_cache(model, context, perm, context_labels)
+  return icl_model.class_log_probs(icl_model.query_id_logits(model, cache, queries), perm, num_classes)

@@ -43,6 +43,9 @@ class PretrainedLearner(FinetuningLearner):
   def init(self, ctx: InitContext) -> State:
     return {**super().init(ctx), "pretrained": load_backbone(self.config.pretrained_from)}
 
+  def starts_from(self) -> tuple[str, ...]:
+    return (self.config.pretrained_from,) if self.config.pretrained_from else ()
+
   def initial_backbone(self, task: TrainingTask, state: State) -> Backbone | None:
     pretrained = state["pretrained"]
     fresh = self._functions.get(task.jit, "backbone_init")(derive_key(key_words(task.rng), self.config.seed, Purpose.INIT))

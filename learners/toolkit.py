@@ -40,6 +40,7 @@ class Purpose(enum.IntEnum):
   HEAD = 3  # a fresh head
   CONTEXT = 4  # icl's prediction contexts and the order of its pooled prequential data
   KNN_SUBSET = 5  # dynamic_knn's embedding subsets
+  EPISODES = 6  # icl's meta-pretraining: the episodes scored on dev
 
 
 def key_words(task_rng) -> list[int]:
@@ -136,8 +137,8 @@ def optimizer_init(net: Network, params):
   return jax.tree.leaves(net.tx.init(params))
 
 
-def train_preprocess(net: Network, key_data, images):
-  return augment.train_preprocess(wrap_key(key_data), images, net.image_size)
+def train_preprocess(net: Network, key_data, images, min_area=augment.AREA_RANGE[0], flip_probability=0.5):
+  return augment.train_preprocess(wrap_key(key_data), images, net.image_size, min_area, flip_probability)
 
 
 def eval_preprocess(net: Network, images):

@@ -51,13 +51,35 @@ def save_tree(path: Path, tree: Any) -> None:
     shutil.rmtree(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   _check_space(path, tree)
-  packed = tree_packing.pack(tree)
   threads = set(threading.enumerate())
   try:
-    _ckpt().save(path, packed)
+    if jax.process_count() > 1:
+      _save_own(path, tree)
+    else:
+      _ckpt().save(path, tree_packing.pack(tree))
   except BaseException:
     _after_failed_save(path, threads)
     raise
+
+
+# One run over many processes (nevis.distributed): each process records its own workdir, but orbax writes
+# NumPy values only from process 0 and each process's own arrays only as parts of global arrays. There each
+# process writes its state itself, as one msgpack file (flax.serialization) in the checkpoint's folder.
+OWN_FILE = "tree.msgpack"
+
+
+def _save_own(path: Path, tree: Any) -> None:
+  import os
+  import tempfile
+
+  from flax import serialization
+
+  staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))  # cleaned if left
+  with open(staging / OWN_FILE, "wb") as f:
+    f.write(serialization.msgpack_serialize({"tree": jax.device_get(tree)}))
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(staging, path)
 
 
 def _check_space(path: Path, tree: Any) -> None:
@@ -101,6 +123,10 @@ def load_tree(path: Path) -> Any:
     with warnings.catch_warnings():
       # Restoring without a target is what we want (state is plain pytrees on one host).
       warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
+      if (path / OWN_FILE).is_file():
+        from flax import serialization
+
+        return serialization.msgpack_restore((path / OWN_FILE).read_bytes())["tree"]
       saved = _ckpt().restore(path)
       # Before trees were packed, they were written as {"tree": tree, "_": 0}.
       return tree_packing.unpack(saved) if tree_packing.is_packed(saved) else saved["tree"]

@@ -63,10 +63,13 @@ def test_pretrained_starts_every_task_from_the_given_run(tmp_path):
   notes = [json.loads(i) for i in results.tasks["info"]]
   assert all(n["pretrained_from"] == str(source.workdir) for n in notes)
   assert len(results.tasks) == 3
+  # The source run's training compute is this run's pretraining compute, read from its results.
+  assert results.meta["pretraining"]["flops"] == source.meta["meter"]["flops"]["train"] > 0
 
 
 def test_pretrained_refuses_a_missing_or_mismatched_backbone(tmp_path):
-  with pytest.raises(UserError, match="holds no learner state"):
+  # The harness finds it first: it reads the source run's results for its compute (nevis.pretraining).
+  with pytest.raises(UserError, match="holds no results"):
     run(tmp_path, "a", "pretrained", pretrained_from=str(tmp_path / "nowhere"))
   source = run(tmp_path, "source", "previous")
   with pytest.raises(UserError, match="does not match width=8"):

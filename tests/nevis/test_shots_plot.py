@@ -1,0 +1,43 @@
+"""nevis.shots_plot: the low-data study's cells, their means over seeds, compute with pretraining, the figure."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nevis
+from nevis import config as config_lib, shots_plot
+from nevis.runner import Runner
+from tests.nevis import test_pretraining
+
+
+def _run(workdir, learner="test_linear", **overrides):
+  config = config_lib.resolve({"stream": "test_colours", "learner": learner,
+                               "imports": ["tests.nevis.linear_learner"], **overrides})
+  Runner(config, workdir, progress=False).run()
+  return nevis.load_results(workdir)
+
+
+def test_cells_are_averaged_over_seeds_and_count_pretraining_into_the_total(tmp_path):
+  source = _run(tmp_path / "source")
+  test_pretraining.SOURCES["test_starts_from"] = (str(tmp_path / "source"),)
+  runs = [_run(tmp_path / f"s{seed}", learner="test_starts_from", seed=seed, max_train_per_class=4)
+          for seed in (0, 1)]
+  runs.append(_run(tmp_path / "all", learner="test_starts_from"))
+  rows = shots_plot.cells(runs)
+  assert list(rows["shots"]) == [4, 4, "all"]
+  # test_colours: 48 training examples of each class; capped, 4 of each.
+  assert list(rows["examples_per_class"]) == [4.0, 4.0, 48.0]
+  for row, results in zip(rows.itertuples(), runs):
+    assert row.error == pytest.approx(results.tasks["error"].mean())
+    assert row.pretraining_flops == source.meta["meter"]["flops"]["train"]
+    assert row.total_flops == pytest.approx(results.tasks["train_flops"].sum() + row.pretraining_flops)
+
+  table = shots_plot.summary(rows)
+  assert list(table["shots"]) == ["4", "all"] and list(table["seeds"]) == [2, 1]
+  assert table["error"][0] == pytest.approx(np.mean([r.tasks["error"].mean() for r in runs[:2]]))
+  assert table["error_std"][0] == pytest.approx(np.std([r.tasks["error"].mean() for r in runs[:2]], ddof=1))
+  text = shots_plot.format_table(table)
+  assert "| test_starts_from, 4/class | 4.0 | 2 |" in text and "| test_starts_from, all/class |" in text
+
+  figure = shots_plot.plot_shots(runs, tmp_path / "shots.png")
+  assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
