@@ -112,6 +112,7 @@ class LearnerStates:
     check = self._model_holds is None
     pending = checkpoints.BackgroundSave(self._state_path(position), state, read_back=check)
     try:
+      crash_point(f"state_writing:{position}")  # killed while the state is being written
       scores = score(expected)
     except BaseException:
       pending.wait()  # the checkpoint is whole or absent before the error goes on

@@ -92,6 +92,7 @@ def test_numpy_bool_scalars_are_named_as_unsaveable():
   assert checkpoints.unsaveable_leaf({"flags": np.array([True]), "flag": True}) is None
 
 
+@pytest.mark.filterwarnings("ignore:Sharding info not provided")  # orbax's own round trip, without a target
 def test_a_tree_is_written_as_its_structure_and_its_arrays_end_to_end(tmp_path, monkeypatch):
   monkeypatch.setattr(tree_packing, "PACK_BYTES", 64)  # the big_ arrays stay leaves of their own
   tree = {**every_kind_of_leaf(), "big_jax": jnp.arange(100.0), "big_numpy": np.arange(100),

@@ -22,6 +22,7 @@ CRASH_POINTS = [
     "after_record:0",  # between tasks
     "after_chunk:1:2",  # inside the prequential scoring of a task
     "train:colours_1:20",  # inside training, right after a within-task checkpoint
+    "state_writing:1",  # the state being written (on its own thread) while the learner is scored
     "after_state:1",  # state saved, results not yet recorded
     "after_eval:2",  # evaluated, not recorded
 ]
