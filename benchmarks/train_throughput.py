@@ -137,7 +137,7 @@ class NevisLearnerRun:
     self.jax_version = jax.__version__
     self.meter = ComputeMeter()
     self.calls = LearnerCalls(args.learner, self.meter, ResourceMeter(), RunTimings(), eval_batch_size=128,
-                              checkpoint_every_steps=0, progress=False)
+                              checkpoint_every_steps=0)
     class_names = tuple(f"class {i}" for i in range(args.classes))
     info = TaskInfo("random", "random", 2000, TaskKind.SINGLE_LABEL, class_names, images.shape[1:])
     train = DataView(SplitData(images, labels), args.classes, False)
