@@ -35,9 +35,14 @@ def cell_of(results: Results) -> dict:
   if not len(tasks):
     raise UserError(f"{results.workdir} holds no trained task; finish the run first")
   per_class = (tasks["train_examples"] / tasks["num_classes"]).mean()
-  # What else sets the cell apart: the icl learner's mixer, another learner's input size (knn on 16 or 32 px).
-  variant = (options.get("sequence") or {}).get("mixer", "") if config.get("learner") == "icl" else (
-      f"{options['image_size']}px" if "image_size" in options else "")
+  # What else sets the cell apart: the icl learner's mixer (and steps, where it trains on the task), another
+  # learner's input size (knn on 16 or 32 px).
+  if config.get("learner") == "icl":
+    variant = (options.get("sequence") or {}).get("mixer", "")
+    if options.get("mode") in ("ft_only", "icl_ft") and "num_steps" in options:
+      variant += f" {options['num_steps']} steps"
+  else:
+    variant = f"{options['image_size']}px" if "image_size" in options else ""
   train = float(tasks["train_flops"].sum())
   prequential = float(tasks["prequential_flops"].sum())
   pretraining = pretraining_flops(results.meta)
