@@ -16,7 +16,12 @@ def test_there_are_experiments():
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
 def test_experiment_config_is_valid(path):
-  config = config_lib.resolve(config_lib.load_yaml(path))
+  loaded = config_lib.load_yaml(path)
+  if (loaded.get("learner_options") or {}).get("init_from"):
+    # icl reads (and checks) the run it starts from when it is built; that run is not here, and init_from
+    # has its own tests (tests/learners/icl/test_icl_init_from.py).
+    loaded["learner_options"]["init_from"] = ""
+  config = config_lib.resolve(loaded)
   stream = build_stream(config)
   learner = build_learner(config)
   assert len(stream.tasks) > 0 and learner.config
