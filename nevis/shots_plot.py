@@ -65,9 +65,10 @@ def cell_of(results: Results) -> dict:
 
 
 def cells(runs: list[Results]):
+  """One row per complete run (a run still going or stopped would mix fewer tasks into its cell's mean)."""
   import pandas as pd
 
-  return pd.DataFrame([cell_of(r) for r in runs])
+  return pd.DataFrame([cell_of(r) for r in runs if r.meta.get("status") == "complete"])
 
 
 def summary(rows):
