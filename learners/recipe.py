@@ -62,6 +62,11 @@ class FinetuningConfig(SearchConfig):
                                  minimum=1)
   keep_task_backbones: bool = option(False, "keep every task's backbone, so that past tasks use their own")
   seed: int = option(0, "seed of initialisations, batch orders and augmentations", minimum=0)
+  parallel_trials: int = option(1, "dev-search trials trained at once, on threads (dm_nevis ran 16); the results "
+                                   "are those of one at a time; above 1 no in-task checkpoints (a killed task "
+                                   "restarts)", minimum=1)
+  data_parallel: bool = option(True, "split each training batch over all devices (a `data` mesh axis); no effect "
+                                     "with one device, or a batch that does not split evenly")
 
   def check(self):
     super().check()

@@ -3,12 +3,17 @@
 State must be a pytree of dicts, lists, arrays and scalars; it is restored without a target, so tuples
 come back as lists. Orbax writes into a temporary folder and renames it, so a checkpoint is whole or
 absent.
+
+`BackgroundSave` writes and reads back a checkpoint on a thread of its own, so that the runner can score the
+learner meanwhile; `as_restored` gives, in memory, the tree that reading the checkpoint back will give, and
+`identical` checks that it did (type, dtype, placement and bits of every leaf).
 """
 from __future__ import annotations
 
 import errno
 import io
 import logging
+import math
 import shutil
 import sys
 import threading
@@ -47,11 +52,33 @@ def save_tree(path: Path, tree: Any) -> None:
   _check_space(path, tree)
   threads = set(threading.enumerate())
   try:
-    # Orbax refuses empty containers at the top level; wrap so every state is saveable.
-    _ckpt().save(path, {"tree": tree, "_": 0})
+    if jax.process_count() > 1:
+      _save_own(path, tree)
+    else:  # Orbax refuses empty containers at the top level; wrap so every state is saveable.
+      _ckpt().save(path, {"tree": tree, "_": 0})
   except BaseException:
     _after_failed_save(path, threads)
     raise
+
+
+# One run over many processes (nevis.distributed): each process records its own workdir, but orbax writes
+# NumPy values only from process 0 and each process's own arrays only as parts of global arrays. There each
+# process writes its state itself, as one msgpack file (flax.serialization) in the checkpoint's folder.
+OWN_FILE = "tree.msgpack"
+
+
+def _save_own(path: Path, tree: Any) -> None:
+  import os
+  import tempfile
+
+  from flax import serialization
+
+  staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))  # cleaned if left
+  with open(staging / OWN_FILE, "wb") as f:
+    f.write(serialization.msgpack_serialize({"tree": jax.device_get(tree)}))
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(staging, path)
 
 
 def _check_space(path: Path, tree: Any) -> None:
@@ -95,6 +122,10 @@ def load_tree(path: Path) -> Any:
     with warnings.catch_warnings():
       # Restoring without a target is what we want (state is plain pytrees on one host).
       warnings.filterwarnings("ignore", message="Sharding info not provided", category=UserWarning)
+      if (path / OWN_FILE).is_file():
+        from flax import serialization
+
+        return serialization.msgpack_restore((path / OWN_FILE).read_bytes())["tree"]
       return _ckpt().restore(path)["tree"]
   except Exception as e:  # orbax and tensorstore raise many types for damaged files; all mean "unreadable"
     first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
@@ -116,12 +147,113 @@ def unsaveable_leaf(tree: Any) -> str | None:
       if -2**63 <= leaf < 2**63:
         continue
       return f"{where} is an integer too large for 64 bits"
+    if isinstance(leaf, np.generic) and leaf.dtype.kind == "b":
+      return f"{where} is a NumPy bool scalar (use bool(...) or a NumPy array)"  # orbax has no handler for it
     if isinstance(leaf, (np.ndarray, np.generic)):
       if leaf.dtype.kind in "biufc":
         continue
       return f"{where} is an array of {leaf.dtype}"
     return f"{where} is a {type(leaf).__name__}"
   return None
+
+
+class BackgroundSave:
+  """`save_tree(path, tree)` then `load_tree(path)` on a thread of its own; `result()` waits for both and
+  returns the tree as read back, or raises what the save or the read raised.
+
+  The thread does harness work (`nevis.guard`): JAX transfers it makes are never charged to a learner call
+  that runs meanwhile. Arrays are immutable and the tree's containers are not touched, so the caller may go
+  on using `tree` while it is written."""
+
+  def __init__(self, path: Path, tree: Any):
+    self.path, self._tree = Path(path), tree
+    self._restored: Any = None
+    self._error: BaseException | None = None
+    self._thread = threading.Thread(target=self._run, name=f"nevis-save-{self.path.name}")
+    self._thread.start()
+
+  def _run(self) -> None:
+    try:
+      with guard.harness_work():
+        save_tree(self.path, self._tree)
+        self._restored = load_tree(self.path)
+    except BaseException as error:  # handed to the caller by result()
+      self._error = error
+    finally:
+      self._tree = None
+
+  def result(self) -> Any:
+    self._thread.join()
+    if self._error is not None:
+      raise self._error
+    return self._restored
+
+  def wait(self) -> None:
+    """Waits without raising: while another error is on its way up, the checkpoint is left whole or absent."""
+    self._thread.join()
+
+
+def as_restored(tree: Any) -> Any | None:
+  """The tree that `load_tree` gives back after `save_tree(tree)`, made in memory, or None where this does
+  not model orbax's round trip (typed PRNG keys, arrays over several devices, dicts with non-string keys).
+
+  Orbax restores dicts in key order, tuples as lists (but an empty tuple as itself), NumPy scalars as Python
+  numbers, NumPy arrays as NumPy arrays, and JAX arrays as new committed, strongly typed arrays on their
+  device."""
+  restored = _restored(tree)
+  return None if restored is _UNMODELLED else restored
+
+
+_UNMODELLED = object()
+
+
+def _restored(tree: Any) -> Any:
+  if isinstance(tree, dict):
+    if not all(isinstance(key, str) for key in tree):
+      return _UNMODELLED
+    items = {key: _restored(tree[key]) for key in sorted(tree)}
+    return _UNMODELLED if any(value is _UNMODELLED for value in items.values()) else items
+  if isinstance(tree, (list, tuple)):
+    if isinstance(tree, tuple) and not tree:
+      return ()
+    items = [_restored(item) for item in tree]
+    return _UNMODELLED if any(item is _UNMODELLED for item in items) else items
+  return _restored_leaf(tree)
+
+
+def _restored_leaf(leaf: Any) -> Any:
+  if isinstance(leaf, jax.Array):
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.extended) or len(leaf.devices()) != 1:
+      return _UNMODELLED
+    return jax.device_put(np.asarray(leaf), next(iter(leaf.devices())))
+  if isinstance(leaf, np.ndarray):
+    return leaf.copy()
+  if isinstance(leaf, np.generic):
+    return leaf.item() if leaf.dtype.kind in "iuf" else _UNMODELLED
+  if leaf is None or isinstance(leaf, (bool, int, float, str)):
+    return leaf
+  return _UNMODELLED
+
+
+def identical(a: Any, b: Any) -> bool:
+  """Whether two trees are the same to the last detail a learner could see: container types and key order,
+  leaf types, dtypes, shapes, weak types, placements and bits."""
+  if type(a) is not type(b):
+    return False
+  if isinstance(a, dict):
+    return list(a) == list(b) and all(identical(a[key], b[key]) for key in a)
+  if isinstance(a, (list, tuple)):
+    return len(a) == len(b) and all(identical(x, y) for x, y in zip(a, b))
+  if isinstance(a, jax.Array):
+    if (a.dtype, a.shape, a.weak_type, a.committed, a.sharding) != (b.dtype, b.shape, b.weak_type, b.committed,
+                                                                     b.sharding):
+      return False
+    a, b = np.asarray(a), np.asarray(b)
+  if isinstance(a, np.ndarray):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+  if isinstance(a, float):
+    return a == b and math.copysign(1, a) == math.copysign(1, b) or (math.isnan(a) and math.isnan(b))
+  return a == b
 
 
 def latest(folder: Path, prefix: str) -> tuple[int, Path] | None:

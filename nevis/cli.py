@@ -1,19 +1,22 @@
 """The `nevis` command line.
 
-  nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--resume]
-  nevis report WORKDIR... [--csv FILE]
-  nevis plot WORKDIR... -o FILE [--by-shots]
+  nevis run [CONFIG.yaml] [--stream S] [--learner L] [--set key=value ...] [--workdir DIR] [--progress MODE]
+  nevis run --resume --workdir DIR          (the run's stored config; flags given must agree with it)
+  nevis sweep SWEEP.yaml [--workdir DIR] [--executor local|ray] [--workers N] [--address ADDR] [--resume]
+  nevis report WORKDIR... [--per-task] [--csv FILE]     (a sweep folder stands for the runs in it)
+  nevis plot WORKDIR... -o FILE [--format svg|pdf|png] [--data FILE.csv] [--by-shots]
   nevis learners [NAME] | nevis streams [NAME] [--json]
   nevis data status [STREAM] [--quick] | nevis data prepare TARGET...
 
 Bad input prints one line naming the problem and the fix, and exits with code 2; a run that fails is
 recorded as failed in its workdir, which is kept for `--resume`. When the learner's own code raises, the
 learner's part of the traceback comes first. SIGINT and SIGTERM stop a run resumably (exit 130 / 143).
+Each command's work is in its own module (`nevis.run_command`, `nevis.listings`, `nevis.data_commands`, ...);
+this file parses the arguments and calls it.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -44,17 +47,35 @@ def _parser() -> argparse.ArgumentParser:
   run.add_argument("--resume", action="store_true", help="continue the run in --workdir")
   run.add_argument("--redo-last-task", action="store_true",
                    help="with --resume: train the last finished task again from the state before it")
-  run.add_argument("--import", dest="run_imports", action="append", default=[], metavar="MODULE")
-  run.add_argument("--no-progress", action="store_true", help="no progress bars")
+  run.add_argument("--import", dest="run_imports", action="append", default=[], metavar="MODULE",
+                   help="as `nevis --import`: a module in the current folder or on PYTHONPATH")
+  run.add_argument("--progress", choices=("bar", "plain", "none"),
+                   help="progress bars, plain lines (one per task and per trial) or nothing; default: bars on a "
+                        "terminal, plain lines otherwise (events.jsonl in the workdir is written either way)")
+  run.add_argument("--no-progress", dest="progress", action="store_const", const="none", help="as --progress none")
   run.add_argument("--no-plot", action="store_true", help="skip the plot at the end")
 
-  report = sub.add_parser("report", help="print results of runs")
-  report.add_argument("workdirs", nargs="+")
+  sweep = sub.add_parser("sweep", help="run every (configuration, seed) of a sweep file, in parallel")
+  sweep.add_argument("sweep_file", help="YAML with base:, grid:, seeds: and optionally executor:")
+  sweep.add_argument("--workdir", help="the sweep folder (default: a new folder under ./runs)")
+  sweep.add_argument("--resume", action="store_true", help="continue the sweep in --workdir")
+  sweep.add_argument("--executor", choices=("local", "ray"))
+  sweep.add_argument("--workers", type=int, help="runs at once (default: one per GPU, else per CPU core)")
+  sweep.add_argument("--address", help="ray: the cluster to join (default: start a local Ray)")
+  sweep.add_argument("--cpus-per-run", type=float, help="ray: CPUs each run reserves (default 1)")
+  sweep.add_argument("--gpus-per-run", type=float, help="GPUs each run reserves; a fraction shares one (default 0)")
+  sweep.add_argument("--max-retries", type=int, help="restarts of a run whose worker died (default 3)")
+
+  report = sub.add_parser("report", help="print results of runs; several runs are compared, grouped over seeds")
+  report.add_argument("workdirs", nargs="+", help="run workdirs, or sweep folders holding them")
+  report.add_argument("--per-task", action="store_true", help="with several runs: the tasks side by side")
   report.add_argument("--csv", help="also write the per-task table of all runs to this CSV file")
 
-  plot = sub.add_parser("plot", help="plot error against compute and along the stream")
-  plot.add_argument("workdirs", nargs="+")
+  plot = sub.add_parser("plot", help="plot error against compute, along the stream, and the error matrix")
+  plot.add_argument("workdirs", nargs="+", help="run workdirs, or sweep folders holding them")
   plot.add_argument("-o", "--output", required=True)
+  plot.add_argument("--format", choices=("svg", "pdf", "png"), help="the picture's format (default: -o's extension)")
+  plot.add_argument("--data", metavar="FILE.csv", help="also write every plotted value to this CSV file")
   plot.add_argument("--by-shots", action="store_true",
                     help="error and compute against training examples per class, one line per learner setting")
 
@@ -70,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
   learners = sub.add_parser("learners", help="list registered learners, or the options of one")
   learners.add_argument("name", nargs="?")
-  streams = sub.add_parser("streams", help="list registered streams, or the tasks of one")
+  streams = sub.add_parser("streams", help="list registered streams, or the options and tasks of one")
   streams.add_argument("name", nargs="?")
   streams.add_argument("--json", action="store_true", help="print the tasks as a JSON list")
   return p
@@ -88,10 +109,14 @@ def main(argv: list[str] | None = None) -> int:
         print(learner_part, file=sys.stderr)
     print(f"nevis: error: {' '.join(str(e).split())}", file=sys.stderr)
     return EXIT_USAGE
+  except BrokenPipeError:  # `nevis learners | head`: the reader has gone; nothing more to say
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
   except KeyboardInterrupt as e:
     workdir = getattr(e, "workdir", None) or "DIR"
     how = "terminated" if isinstance(e, failures.Terminated) else "interrupted"
-    print(f"nevis: {how}; continue with `nevis run --resume --workdir {workdir}`", file=sys.stderr)
+    command = getattr(e, "resume_command", None) or f"nevis run --resume --workdir {workdir}"
+    print(f"nevis: {how}; continue with `{command}`", file=sys.stderr)
     return EXIT_SIGTERM if isinstance(e, failures.Terminated) else EXIT_SIGINT
 
 
@@ -103,204 +128,65 @@ def _main(argv) -> int:
   if args.command is None:
     args.command = "run"
     for name, default in (("config", None), ("stream", None), ("learner", None), ("overrides", []),
-                          ("workdir", None), ("resume", False), ("no_progress", False), ("no_plot", False)):
+                          ("workdir", None), ("resume", False), ("redo_last_task", False), ("progress", None),
+                          ("no_plot", False)):
       setattr(args, name, default)
   if args.command == "run":
-    return _run(args, imports)
+    from nevis.run_command import run
+
+    return run(args, imports)
   registry.import_modules(imports)
-  if args.command == "learners":
-    return _learners(args)
-  if args.command == "streams":
-    return _streams(args)
+  if args.command in ("learners", "streams"):
+    from nevis import listings
+
+    if args.command == "learners":
+      listings.print_learners(args.name)
+    else:
+      listings.print_streams(args.name, args.json)
+    return 0
   if args.command == "report":
     return _report(args)
+  if args.command == "sweep":
+    return _sweep(args, imports)
   if args.command == "data":
-    return _data(args)
-  if args.command == "plot":
-    from nevis.outputs import checked_output
-    from nevis.plots import PLOT_FORMATS, plot_runs
-    from nevis.report import load_results
+    from nevis import data_commands
 
-    output = checked_output(args.output, PLOT_FORMATS, "-o")
-    runs = [load_results(w) for w in args.workdirs]
-    if args.by_shots:
+    if args.data_command == "status":
+      return data_commands.status(args.stream, args.quick)
+    return data_commands.prepare(args.targets, args.manual_dir, args.force)
+  if args.command == "plot":
+    if args.by_shots:  # the low-data study's figure: error and compute against examples per class
+      from nevis.outputs import checked_output
+      from nevis.plots import PLOT_FORMATS
+      from nevis.run_results import load_results
       from nevis.shots_plot import plot_shots
-      plot_runs = plot_shots
-    print(f"plot: {plot_runs(runs, output)}")
+
+      output = checked_output(args.output, PLOT_FORMATS, "-o")
+      print(f"plot: {plot_shots([load_results(w) for w in args.workdirs], output)}")
+      return 0
+    from nevis.plots import plot_command
+
+    print(plot_command(args.workdirs, args.output, fmt=args.format, data=args.data))
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
 
 
-def _run(args, imports) -> int:
-  from nevis import config as config_lib, failures
-  from nevis.runner import Runner
+def _sweep(args, imports) -> int:
+  from nevis import failures
+  from nevis.sweep import run_sweep
 
-  file_config = config_lib.load_yaml(args.config) if args.config else {}
-  cli_imports = (file_config.get("imports") or []) + imports if imports else None
-  config = config_lib.resolve(
-      file_config, args.overrides, stream=args.stream, learner=args.learner, imports=cli_imports
-  )
-  if args.resume and not args.workdir:
-    raise UserError("--resume needs --workdir DIR, the run to continue")
-  if args.redo_last_task and not args.resume:
-    raise UserError("--redo-last-task continues a run: add --resume --workdir DIR")
+  flags = {"name": args.executor, "workers": args.workers, "address": args.address,
+           "cpus_per_run": args.cpus_per_run, "gpus_per_run": args.gpus_per_run, "max_retries": args.max_retries}
   failures.install_sigterm()
-  runner = Runner(config, args.workdir, resume=args.resume, progress=not args.no_progress,
-                  runs_root=os.environ.get("NEVIS_RUNS_DIR", "runs"), redo_last_task=args.redo_last_task)
-  try:
-    runner.run()
-  except UserError as e:
-    if runner.stopped:
-      e.args = (failures.resume_hint(str(e), runner.workdir, runner.stopped),)
-    raise
-  except KeyboardInterrupt as e:
-    e.workdir = runner.workdir
-    raise
-  for notice in runner.notices:
-    print(f"nevis: note: {notice}", file=sys.stderr)
-  from nevis.report import format_report, load_results
-
-  workdir = runner.workdir
-  results = load_results(workdir)
-  print(format_report(results))
-  if not args.no_plot:
-    from nevis.plots import plot_runs
-
-    try:
-      print(f"plot: {plot_runs([results], workdir / 'plot.png')}")
-    except UserError as e:  # the results are safe; only the picture is missing
-      print(f"nevis: note: no plot: {e}; the results are complete", file=sys.stderr)
-  print(f"results: {workdir}")
-  return 0
-
-
-def _learners(args) -> int:
-  from nevis import registry
-
-  if not args.name:
-    for name, cls in registry.LEARNERS.items():
-      print(f"{name:24s} {_first_line(cls.__doc__)}")
-    return 0
-  cls = registry.LEARNERS.get(args.name)
-  print(f"{args.name}: {_first_line(cls.__doc__)}\noptions (learner_options):")
-  for row in _option_rows(cls):
-    print(f"  {row.name:28s} {row.type:16s} {json.dumps(row.default, default=str):12s} {row.doc}".rstrip())
-  return 0
-
-
-def _option_rows(learner_cls) -> list:
-  """Name, type, default and doc of each of a learner's options, from its typed `Config`."""
-  return learner_cls.Config.describe()
-
-
-def _first_line(doc: str | None) -> str:
-  lines = (doc or "").strip().splitlines()
-  return lines[0] if lines else ""
-
-
-def _streams(args) -> int:
-  from nevis import registry
-
-  if not args.name:
-    for name, factory in registry.STREAMS.items():
-      print(f"{name:28s} {_first_line(factory.__doc__)}")
-    return 0
-  stream = registry.STREAMS.get(args.name)()
-  from nevis.stream import stream_table
-
-  rows = stream_table(stream)
-  if args.json:
-    print(json.dumps(rows, indent=1))
-    return 0
-  for r in rows:
-    print(f"{r['position']:4d} {r['year']} {r['name']:32s} {r['display_name'][:32]:32s} {r['classes']:6d} "
-          f"{r['kind']:12s} {r['source']:30s} {'held out' if r['held_out'] else ''}")
-  return 0
-
-
-def _datasets(targets: list[str] | None) -> list:
-  """Tasks with a data source, one per dataset, for stream names or dataset keys."""
-  from nevis import registry
-  from nevis.errors import closest
-
-  streams = registry.STREAMS.names()
-  chosen, by_dataset = [], {}
-  for name in streams:
-    for task in registry.STREAMS.get(name)().tasks:
-      if task.data is not None:
-        by_dataset.setdefault(task.info.dataset, task)
-  if not targets:
-    return sorted(by_dataset.values(), key=lambda t: t.info.dataset)
-  for target in targets:
-    if target in streams:
-      chosen += [t for t in registry.STREAMS.get(target)().tasks if t.data is not None]
-    elif target in by_dataset:
-      chosen.append(by_dataset[target])
-    else:
-      hint = closest(target, streams + list(by_dataset))
-      raise UserError(f"{target!r} is neither a stream nor a dataset{hint}; see `nevis streams` and `nevis data status`")
-  unique = {}
-  for task in chosen:
-    unique.setdefault(task.info.dataset, task)
-  return list(unique.values())
-
-
-def _data(args) -> int:
-  if args.data_command == "status":
-    from nevis.errors import DataError
-
-    tasks = _datasets([args.stream] if args.stream else None)
-    counts: dict[str, int] = {}
-    for task in tasks:
-      status = task.data.status()
-      if status == "prepared" and not args.quick:
-        try:
-          task.data.verify()  # every byte against its checksum: a flipped bit shows as corrupt
-        except DataError:
-          status = "corrupt"
-      counts[status] = counts.get(status, 0) + 1
-      size = f"{task.data.size_bytes() / 2**20:9.1f} MiB" if status != "missing" else " " * 13
-      how = "" if status == "prepared" else task.data.instructions()
-      print(f"{task.info.dataset:32s} {status:9s} {size} {how}")
-    checked = "sizes only (--quick)" if args.quick else "checksums verified"
-    print(f"{len(tasks)} datasets: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + f"; {checked}")
-    return 0
-  failures = []
-  tasks = _datasets(args.targets)
-  for task in tasks:
-    if task.data.status() == "prepared" and not args.force:
-      print(f"{task.info.dataset}: already prepared")
-      continue
-    try:
-      task.data.prepare(manual_dir=args.manual_dir, force=args.force)
-      print(f"{task.info.dataset}: prepared")
-    except Exception as e:  # one dataset failing must not stop the others; each is reported below
-      failures.append((task.info.dataset, str(e).splitlines()[0] if str(e) else type(e).__name__))
-  print(f"prepared {len(tasks) - len(failures)} of {len(tasks)} datasets")
-  for dataset, why in failures:
-    print(f"  failed {dataset}: {why}")
-  return 1 if failures else 0
+  return run_sweep(args.sweep_file, args.workdir, resume=args.resume,
+                   executor={k: v for k, v in flags.items() if v is not None},
+                   runs_root=os.environ.get("NEVIS_RUNS_DIR", "runs"), imports=imports)
 
 
 def _report(args) -> int:
-  import pandas as pd
+  from nevis.report import report_command
 
-  from nevis.outputs import CSV_FORMATS, checked_output, write_text
-  from nevis.report import format_report, load_results
-
-  csv = checked_output(args.csv, CSV_FORMATS, "--csv") if args.csv else None
-  all_results = [load_results(w) for w in args.workdirs]
-  for results in all_results:
-    print(format_report(results))
-  if csv is not None:
-    frames = []
-    for r in all_results:
-      df = r.tasks.copy()
-      df.insert(0, "run", str(r.workdir))
-      df.insert(1, "learner", r.meta.get("config", {}).get("learner"))
-      frames.append(df)
-    write_text(csv, pd.concat(frames).to_csv(index=False), "--csv")
-    print(f"csv: {csv}")
+  print(report_command(args.workdirs, per_task=args.per_task, csv=args.csv))
   return 0
 
 

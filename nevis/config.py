@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from nevis.budget import ComputeBudget
 from nevis.errors import ConfigError, closest
 from nevis.options import Options, option
 
@@ -54,11 +55,20 @@ class RunConfig(Options):
   eval_batch_size: int = option(128, "images per predict call when the harness scores the learner", minimum=1)
   checkpoint_every_steps: int = option(500, "steps between within-task checkpoints (the learner asks `due(step)`); "
                                             "0: none", minimum=0)
+  loggers: tuple[str, ...] = option((), "where else the run's numbers go: tensorboard (event files in "
+                                        "WORKDIR/tensorboard), wandb (Weights & Biases, offline unless WANDB_MODE "
+                                        "says otherwise), or a plug-in's")
+  name: str | None = option(None, "label of this configuration in `nevis report` and `nevis plot` (default: the "
+                                  "learner and the config keys that differ between the compared runs)")
+  compute_budget: ComputeBudget | None = option(None, "training FLOPs allowed, enforced by the meter: {flops: 1e12, "
+                                                      "per: task | stream}; null: no budget")
 
   def check(self) -> None:
     for key in ("stream_options", "learner_options"):
       if not all(isinstance(k, str) for k in getattr(self, key)):
         self.fail(key, "must be a mapping with text keys")
+    if self.name is not None and not self.name.strip():
+      self.fail("name", "must not be blank (or null for the default label)")
 
 
 KEYS = tuple(field.name for field in dataclasses.fields(RunConfig))
@@ -103,6 +113,11 @@ def merge(base: dict, extension: dict) -> dict:
   return out
 
 
+def read_mapping(path: str | Path) -> dict:
+  """The mapping of one YAML file as written (its `base:` not followed); one-line ConfigErrors otherwise."""
+  return _read_mapping(Path(path))
+
+
 def _read_mapping(path: Path) -> dict:
   if path.is_dir():
     raise ConfigError(f"config file {str(path)!r} is a folder; name a YAML file")
@@ -143,11 +158,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
   return key.strip().split("."), value
 
 
-def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -> RunConfig:
-  """Defaults <- YAML <- CLI flags (stream=..., learner=...) <- --set overrides, validated."""
-  config = RunConfig().as_dict()
-  for source in (file_config or {}), {k: v for k, v in cli.items() if v is not None}:
-    for key, value in source.items():
+def resolve(file_config: dict | None = None, overrides: list[str] = (), base: dict | None = None, **cli) -> RunConfig:
+  """`base` (the defaults) <- YAML <- CLI flags (stream=..., learner=...) <- --set overrides, validated.
+
+  The YAML file's mappings are merged into the base's key by key (with the defaults as base, that is
+  replacing them); flags and --set replace what they name."""
+  config = copy.deepcopy(base) if base is not None else RunConfig().as_dict()
+  for key in file_config or {}:
+    _check_key(key)
+  config = merge(config, file_config or {})
+  for key, value in cli.items():
+    if value is not None:
       _check_key(key)
       config[key] = copy.deepcopy(value)
   for text in overrides:
@@ -161,6 +182,7 @@ def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -
         else:
           raise ConfigError(f"--set {text!r}: {part!r} is not a mapping; set it whole instead")
       target = target[part]
+    value = _yaml_number(path, value)
     if len(path) == 1:
       value = _yaml_off(path[0], value)
       try:  # checked here, so that the error names the --set that set it
@@ -169,6 +191,7 @@ def resolve(file_config: dict | None = None, overrides: list[str] = (), **cli) -
         raise ConfigError(f"--set {text}: {e}") from None
     target[path[-1]] = value
   config["prequential"] = _yaml_off("prequential", config["prequential"])
+  config["compute_budget"] = _yaml_number(["compute_budget"], config["compute_budget"])
   return RunConfig.parse(config, owner="config")
 
 
@@ -177,9 +200,27 @@ def _yaml_off(key: str, value: Any) -> Any:
   return "off" if key == "prequential" and value is False else value
 
 
+def _yaml_number(path: list[str], value: Any) -> Any:
+  """YAML 1.1 reads `1e12` (no dot) as text: `compute_budget: {flops: 1e12}` means the number."""
+  if path == ["compute_budget"] and isinstance(value, dict):
+    return {**value, "flops": _yaml_number(["compute_budget", "flops"], value["flops"])} if "flops" in value else value
+  if path == ["compute_budget", "flops"] and isinstance(value, str):
+    try:
+      return float(value)
+    except ValueError:
+      return value
+  return value
+
+
 def _check_key(key: str) -> None:
   if key not in KEYS:
     raise ConfigError(f"unknown config key {key!r}{closest(key, KEYS)}; valid keys: {', '.join(KEYS)}")
+
+
+def complete(stored: dict) -> dict:
+  """A config stored by a run (JSON values) with the keys added since then at their defaults, which is what
+  that run ran with."""
+  return {**RunConfig().as_dict(), **copy.deepcopy(stored)}
 
 
 def differences(a: dict, b: dict, prefix: str = "") -> list[str]:

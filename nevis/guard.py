@@ -66,7 +66,7 @@ class Session:
   """One run's guard: where charges go and which learner call (if any) is running."""
 
   def __init__(self, charge: Callable[[str, float | None, str | None], None]):
-    self.charge = charge  # (kind: "eager" | "helper" | "declare", flops, helper reason)
+    self.charge = charge  # (kind: "admit" | "eager" | "helper" | "declare", flops, helper reason)
     self.call: tuple[str, str, str | None] | None = None  # (learner, what it does, task)
     self.violations: list[MeteringError] = []
     self._flops: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # jaxpr -> FLOPs of one execution
@@ -238,6 +238,8 @@ def _execution_hook(original):
     if helper is None and not is_jax_library(source):
       raise s.refuse(f"ran {name} ({source or 'source unknown'}) with plain jax.jit")
     flops = s.flops_of(jaxpr, name, strict=helper is None)
+    if helper is None:
+      s.charge("admit", flops, None)  # a compute budget refuses it before it runs (nevis.budget)
     with _depth("harness"):
       out = original(*args, jaxpr=jaxpr, **params)
     s.charge("helper" if helper is not None else "eager", flops, helper)

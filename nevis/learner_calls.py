@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -18,8 +19,7 @@ from nevis import checkpoints, failures, guard
 from nevis.errors import LearnerError, UserError
 from nevis.meter import ComputeMeter
 from nevis.online import OnlineRecorder
-from nevis.progress import TqdmProgress
-from nevis.protocol import DataView, Learner, PredictionTask, TrainingTask, padded_batches
+from nevis.protocol import DataView, Learner, PredictionTask, Progress, TrainingTask, padded_batches
 from nevis.resources import ResourceMeter, TaskResources
 from nevis.task import TaskInfo
 
@@ -35,14 +35,16 @@ class LearnerCalls:
   """The one way into the learner's code during a run."""
 
   def __init__(self, learner_name: str, meter: ComputeMeter, resources: ResourceMeter, timings: RunTimings, *,
-               eval_batch_size: int, checkpoint_every_steps: int, progress: bool):
+               eval_batch_size: int, checkpoint_every_steps: int):
     self.learner_name = learner_name
     self.meter = meter
     self.resources = resources
     self.timings = timings
     self.eval_batch_size = eval_batch_size
     self.checkpoint_every_steps = checkpoint_every_steps
-    self.progress = progress
+    # phase ("train" or "prequential") -> the `task.progress` handed to the learner; the runner sets it to
+    # report to the run's observers. Unset: progress goes nowhere.
+    self.progress_for: Callable[[str], Progress] = lambda phase: Progress()
 
   @contextlib.contextmanager
   def code(self, doing: str, task: str | None = None, into: TaskResources | None = None):
@@ -60,7 +62,7 @@ class LearnerCalls:
       self.timings.learner_s += time.perf_counter() - started
 
   def training_task(self, info: TaskInfo, train: DataView, dev: DataView, key, folder: Path,
-                    online: OnlineRecorder | None = None) -> TrainingTask:
+                    online: OnlineRecorder | None = None, phase: str = "train") -> TrainingTask:
     """What the learner is handed to train on: the only data it sees, and nothing that leads back to the
     meter, the runner or the held-out splits."""
     return TrainingTask(
@@ -69,14 +71,14 @@ class LearnerCalls:
         dev=dev,
         rng=key,
         jit=self.meter.learner_jit,
-        progress=TqdmProgress(position=1, enabled=self.progress),
+        progress=self.progress_for(phase),
         checkpoint=checkpoints.RunnerCheckpointHook(folder, self.checkpoint_every_steps, self.meter, online=online),
         online_prequential=online,
     )
 
   def train(self, learner: Learner, training_task: TrainingTask, state, *, charge: str, doing: str = "train"):
-    """`learner.train`, its compute charged to `charge`."""
-    with self.meter.charging(charge), self.code(doing, training_task.info.name):
+    """`learner.train`, its compute charged to `charge` and bounded by the compute budget (`nevis.budget`)."""
+    with self.meter.charging(charge), self.meter.budgeted(), self.code(doing, training_task.info.name):
       new_state = learner.train(training_task, state)
     training_task.progress.close()
     return new_state

@@ -6,6 +6,10 @@ and every call adds its count to the category the runner is charging: training (
 trial included), prequential scoring, or evaluation. Eager JAX operations run by the learner are charged
 the same way through `nevis.guard`, which also refuses unmetered compiled work.
 
+A run's `compute_budget` (`nevis.budget`) is enforced here: inside `budgeted()` (around each
+`learner.train` call) a metered call, compiled or eager, whose FLOPs would take the category's charged
+total past the allowance raises `BudgetExhausted` before it runs, and is counted in `totals.refused`.
+
 What a learner is handed holds no reference to the meter: `task.jit` is a `MeteredJit` and its functions
 are `MeteredFunction`s, both of which know the meter only by a number looked up here at call time.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import threading
 import time
 import weakref
 from typing import Callable
@@ -21,11 +26,16 @@ from typing import Callable
 import jax
 
 from nevis import guard
+from nevis.budget import ComputeBudget, exhausted_message
+from nevis.errors import BudgetExhausted
 from nevis.metrics import flops as flops_lib
 
 CATEGORIES = ("train", "prequential", "eval")
 
 _METERS: "weakref.WeakValueDictionary[int, ComputeMeter]" = weakref.WeakValueDictionary()
+# Learners may call task.jit functions from several threads at once (parallel trials): `+=` on a shared total
+# is not atomic, so every update of a meter's totals holds this lock.
+_TOTALS_LOCK = threading.Lock()
 _keys = itertools.count(1)
 
 
@@ -36,10 +46,13 @@ class MeterTotals:
   eager_flops: float = 0.0  # of eager JAX operations run by the learner (in `flops` too)
   # Helper work the learner declared (`task.unmetered`) in the current task; the runner resets it per task.
   helper: dict = dataclasses.field(default_factory=dict)
+  # Calls refused by the compute budget, per category (checkpointed with the rest, so a resumed task
+  # knows that its budget bound).
+  refused: dict[str, int] = dataclasses.field(default_factory=lambda: {c: 0 for c in CATEGORIES})
 
   def as_dict(self) -> dict:
     return {"flops": dict(self.flops), "calls": self.calls, "eager_flops": self.eager_flops,
-            "helper": dict(self.helper)}
+            "helper": dict(self.helper), "refused": dict(self.refused)}
 
   @classmethod
   def from_dict(cls, d: dict) -> "MeterTotals":
@@ -47,9 +60,10 @@ class MeterTotals:
     if "reasons" in helper:  # checkpoints may return lists as dicts of their items
       reasons = helper["reasons"]
       helper["reasons"] = [reasons[k] for k in sorted(reasons, key=int)] if isinstance(reasons, dict) else list(reasons)
+    refused = d.get("refused") or {}
     return cls(
         {c: float(d["flops"].get(c, 0.0)) for c in CATEGORIES}, int(d["calls"]), float(d.get("eager_flops", 0.0)),
-        helper,
+        helper, {c: int(refused.get(c, 0)) for c in CATEGORIES},
     )
 
 
@@ -64,6 +78,10 @@ class ComputeMeter:
     self.lookup_seconds = 0.0  # time finding each call's signature and its count (harness overhead)
     self._functions: dict = {}
     self.learner_jit = MeteredJit(self.key)  # what learners are handed as `task.jit`
+    self.budget: ComputeBudget | None = None  # the run's compute_budget
+    self.task_start_train = 0.0  # training FLOPs charged when the current task began
+    # (category, its charged total that no call may pass, the allowance it came from) inside `budgeted()`
+    self.ceiling: tuple[str, float, float] | None = None
 
   @contextlib.contextmanager
   def charging(self, category: str):
@@ -75,6 +93,49 @@ class ComputeMeter:
     finally:
       self.category = previous
 
+  # -- the compute budget ------------------------------------------------------------------------------
+  def start_task(self) -> None:
+    """A task begins: a per-task budget counts from here."""
+    self.task_start_train = self.totals.flops["train"]
+
+  def allowance(self) -> float | None:
+    """Training FLOPs the learner may still charge in this task (None: no budget)."""
+    if self.budget is None:
+      return None
+    train = self.totals.flops["train"]
+    return self.budget.allowance(train - self.task_start_train, train)
+
+  @contextlib.contextmanager
+  def budgeted(self):
+    """Around a `learner.train` call: charges in the current category may not pass the allowance it
+    starts with. Enter it inside `charging(...)`."""
+    allowance = self.allowance()
+    if allowance is None or self.category == "eval":  # evaluation is the harness's, never bounded
+      yield
+      return
+    previous = self.ceiling
+    self.ceiling = (self.category, self.totals.flops[self.category] + allowance, allowance)
+    try:
+      yield
+    finally:
+      self.ceiling = previous
+
+  def admit(self, flops: float) -> None:
+    """Raises BudgetExhausted, before anything runs, if charging `flops` would pass the ceiling."""
+    ceiling = self.ceiling
+    if ceiling is None or ceiling[0] != self.category:
+      return
+    category, limit, allowance = ceiling
+    with _TOTALS_LOCK:  # concurrent trials (parallel_trials) are each admitted against what is charged so far
+      charged = self.totals.flops[category]
+      refused = charged + flops > limit
+      if refused:
+        self.totals.refused[category] += 1
+    if refused:
+      spent = allowance - (limit - charged)
+      raise BudgetExhausted(exhausted_message(self.budget, category, flops, spent, allowance),
+                            needed=flops, spent=spent, allowance=allowance)
+
   def jit(self, fn: Callable, **jit_kwargs) -> "MeteredFunction":
     """Like `jax.jit(fn, **jit_kwargs)`, metered. The same (fn, kwargs) gives the same function back,
     so its compilations are reused across tasks."""
@@ -85,8 +146,17 @@ class ComputeMeter:
     return metered
 
   def charge_guarded(self, kind: str, flops: float | None, reason: str | None) -> None:
-    """What the guard saw outside task.jit: an eager JAX operation ("eager"), a computation inside declared
-    helper work ("helper"), or the declaration itself ("declare")."""
+    """What the guard saw outside task.jit: an eager JAX operation about to run ("admit": the budget may
+    refuse it) or run ("eager"), a computation inside declared helper work ("helper"), or the declaration
+    itself ("declare")."""
+    if kind == "admit":  # before an eager operation runs: the budget may refuse it
+      if self.ceiling is not None:
+        self.admit(flops)
+      return
+    with _TOTALS_LOCK:
+      self._charge_guarded(kind, flops, reason)
+
+  def _charge_guarded(self, kind: str, flops: float | None, reason: str | None) -> None:
     if kind == "eager":
       self.totals.flops[self.category] += flops
       self.totals.eager_flops += flops
@@ -138,6 +208,7 @@ class MeteredFunction:
     self._static_argnames = _as_tuple(jit_kwargs.get("static_argnames", ()))
     self._places_itself = any(jit_kwargs.get(k) is not None for k in _PLACEMENT_OPTIONS)
     self._flops_by_signature: dict = {}
+    self._counting = threading.Lock()  # one count per signature, when threads call a new one together
     self.__wrapped__ = fn
 
   def __call__(self, *args, **kwargs):
@@ -146,15 +217,23 @@ class MeteredFunction:
     started = time.perf_counter()
     key = flops_lib.signature_key(args, kwargs, self._static_argnums, self._static_argnames)
     flops = self._flops_by_signature.get(key)
-    meter.lookup_seconds += time.perf_counter() - started
+    looked_up = time.perf_counter() - started
     with guard.METERED:
       if flops is None:
-        flops = self._count(meter, args, kwargs)
-        self._flops_by_signature[key] = flops
-        meter.signatures += 1
+        with self._counting:
+          flops = self._flops_by_signature.get(key)
+          if flops is None:
+            flops = self._count(meter, args, kwargs)
+            self._flops_by_signature[key] = flops
+            with _TOTALS_LOCK:
+              meter.signatures += 1
+      if meter.ceiling is not None:
+        meter.admit(flops)
       out = self._jitted(*args, **kwargs)
-    meter.totals.flops[meter.category] += flops
-    meter.totals.calls += 1
+    with _TOTALS_LOCK:
+      meter.lookup_seconds += looked_up
+      meter.totals.flops[meter.category] += flops
+      meter.totals.calls += 1
     return out
 
   def _count(self, meter: ComputeMeter, args: tuple, kwargs: dict) -> float:

@@ -26,11 +26,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import types
 import typing
 from typing import Any, Mapping
 
 from nevis.errors import ConfigError, closest
+
+_YAML11_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 _MISSING = dataclasses.MISSING
 
@@ -140,6 +143,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if value is None and type(None) in args:
       return None
     options = [a for a in args if a is not type(None)]
+    if len(options) == 1 and dataclasses.is_dataclass(options[0]):
+      return _coerce(value, options[0], where)  # a nested config's own error names the key inside it
     errors = []
     for option_hint in options:
       try:
@@ -171,6 +176,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
       raise ConfigError(f"{where} must be an integer, got {value!r}; fix the value")
     return value
   if hint is float:
+    if isinstance(value, str) and _YAML11_EXPONENT.fullmatch(value.strip()):
+      value = float(value)  # YAML 1.1 reads `1e-3` (no dot) as text; in a number's place it means the number
     if isinstance(value, bool) or not isinstance(value, (int, float)):
       raise ConfigError(f"{where} must be a number, got {value!r}; fix the value")
     return float(value)

@@ -52,7 +52,7 @@ class BlockwisePrequential(Evaluator):
     for s in range(len(done), len(bounds) - 1):
       prefix = ordered.subset(np.arange(bounds[s]))
       sub_task = self.calls.training_task(info, prefix, current.dev, jax.random.fold_in(current.key, 1000 + s),
-                                          current.folder / f"preq_{s}")
+                                          current.folder / f"preq_{s}", phase="prequential")
       sub_state = self.calls.train(self.learner, sub_task, state, charge="prequential",
                                    doing="train (prequential scoring)")
       chunk = np.arange(bounds[s], bounds[s + 1])

@@ -134,7 +134,14 @@ def padded_batches(images: np.ndarray, labels: np.ndarray | None, batch_size: in
 
 
 class Progress:
-  """Progress reporting a learner may use; the runner draws the bars."""
+  """What a learner reports while it trains (`task.progress`); the harness shows it (bars on a terminal,
+  plain lines elsewhere) and writes it to events.jsonl and the run's loggers.
+
+  `start(description, total)` begins a trial (the built-in learners: one hyper-parameter setting; `total`:
+  its steps, if known); `update(n, **values)` advances it by `n` steps with what the learner wants watched:
+  numbers (`loss=float(loss)`) are logged, against the run's count of training steps, text is only shown;
+  `close()` ends it. Reading a number back from the device waits for it, so report one every few steps.
+  """
 
   def start(self, description: str, total: int | None = None) -> None: ...
 
@@ -243,4 +250,4 @@ def registered_name(cls: type) -> str:
   """The name `cls` is registered under (what a run's `learner:` says), else its class name."""
   from nevis import registry
 
-  return next((name for name, registered in registry.LEARNERS.items() if registered is cls), cls.__name__)
+  return registry.LEARNERS.name_of(cls) or cls.__name__

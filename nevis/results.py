@@ -12,15 +12,15 @@ Raw predictions of every evaluation are saved beside it (predictions/*.npz) so r
 
 The file is created whole (written aside, then renamed into place), so a results.sqlite that is empty or
 not a database was not left by a nevis run: it is reported as corrupt, never silently started afresh.
-Schema v1 files (before the learner's time and memory were recorded) are read as they are and upgraded
-in place when a run in them is resumed.
+Older files are read as they are and upgraded in place when a run in them is resumed: v1 (before the
+learner's time and memory were recorded) and v2 (before compute budgets were recorded).
 
 This module holds every SQL statement of nevis. Two ways in:
   ResultsStore(workdir)                  the runner's: creates the file if needed, writes in transactions
   ResultsStore(workdir, read_only=True)  `nevis report`, plots, `nevis.load_results`: opens the file
                                          read-only (read-only media included) and writes nothing
 Both check, before anything else, that the file is a whole nevis results database of a schema version
-this nevis reads (v1 or v2): a newer or unknown version is a one-line error.
+this nevis reads (v1, v2 or v3): a newer or unknown version is a one-line error.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from typing import Any, Iterable
 from nevis.errors import UserError
 from nevis.task import TaskInfo
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "results.sqlite"
 # What SQLite raises when it cannot read or write (a full disk, a read-only folder, a damaged file).
 StoreError = sqlite3.Error
@@ -43,6 +43,10 @@ _V2_COLUMNS = (
     ("learner_wall_s", "REAL"), ("learner_cpu_s", "REAL"), ("peak_host_bytes", "INTEGER"),
     ("peak_device_bytes", "INTEGER"), ("eager_flops", "REAL"), ("unmetered", "TEXT"), ("meter_totals", "TEXT"),
 )
+# Columns added in v3: the compute budget of each task's training and whether it bound.
+_V3_COLUMNS = (("budget_flops", "REAL"), ("budget_bound", "INTEGER"))
+# The columns each version added, by the version before it.
+_ADDED_AFTER = {1: _V2_COLUMNS, 2: _V3_COLUMNS}
 
 
 class CorruptResultsError(UserError):
@@ -75,6 +79,8 @@ CREATE TABLE IF NOT EXISTS events (
   eager_flops REAL,                   -- of train_flops + prequential_flops + eval_flops: eager JAX operations
   unmetered TEXT,                     -- JSON: helper work the learner declared (task.unmetered), or null
   meter_totals TEXT,                  -- JSON: the meter's totals after the task (to train it again)
+  budget_flops REAL,                  -- train rows: training FLOPs the compute budget allowed this task
+  budget_bound INTEGER,               -- 1 when the budget refused a call of this task's training, else 0
   prequential TEXT, preq_nats REAL, preq_bits REAL, preq_bits_per_example REAL, preq_ratio REAL,
   chunk_boundaries TEXT,
   predictions_path TEXT,
@@ -86,8 +92,8 @@ CREATE TABLE IF NOT EXISTS events (
 EVENT_COLUMNS = (
     "event position task after_position split error log_loss num_examples train_examples train_flops "
     "cumulative_train_flops prequential_flops eval_flops wall_time_s parameter_count learner_wall_s learner_cpu_s "
-    "peak_host_bytes peak_device_bytes eager_flops unmetered meter_totals prequential preq_nats "
-    "preq_bits preq_bits_per_example preq_ratio chunk_boundaries predictions_path info"
+    "peak_host_bytes peak_device_bytes eager_flops unmetered meter_totals budget_flops budget_bound prequential "
+    "preq_nats preq_bits preq_bits_per_example preq_ratio chunk_boundaries predictions_path info"
 ).split()
 
 # Measurements of the machine, not of the computation: they differ between an interrupted-and-resumed run
@@ -156,9 +162,11 @@ class ResultsStore:
     self.close()
 
   def _check_schema(self, c) -> None:
-    if schema_version(c, self.path) == 1:  # v2 only added columns
-      for name, kind in _V2_COLUMNS:
-        c.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+    version = schema_version(c, self.path)
+    if version < SCHEMA_VERSION:  # later versions only added columns
+      for old in range(version, SCHEMA_VERSION):
+        for name, kind in _ADDED_AFTER[old]:
+          c.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
       c.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
 
   def close(self, *, quiet: bool = False) -> None:
@@ -319,15 +327,15 @@ def _meta(conn) -> dict[str, Any]:
 
 
 def schema_version(conn, path: Path) -> int:
-  """The schema version of a results database this nevis reads (1 or 2); one-line errors otherwise."""
+  """The schema version of a results database this nevis reads (1 to SCHEMA_VERSION); one-line errors otherwise."""
   tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
   if not {"meta", "events", "tasks"} <= tables:
     raise CorruptResultsError(f"{path} is a SQLite database but not nevis results (tables: {sorted(tables)})")
   row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
   version = int(row[0]) if row and str(row[0]).isdigit() else None
-  if version not in (1, SCHEMA_VERSION):
+  if version not in range(1, SCHEMA_VERSION + 1):
     raise UserError(
-        f"{path} has results schema v{version}, this nevis reads v1 and v{SCHEMA_VERSION}; "
+        f"{path} has results schema v{version}, this nevis reads v1 to v{SCHEMA_VERSION}; "
         "use the nevis version that wrote it, or a new workdir"
     )
   return version

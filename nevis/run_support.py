@@ -69,8 +69,3 @@ def versions() -> dict:
       out[name] = None
   return out
 
-
-def progress_bar(total: int, desc: str, enabled: bool):
-  from tqdm.auto import tqdm
-
-  return tqdm(total=total, desc=desc, position=0, disable=not enabled, dynamic_ncols=True, leave=False)

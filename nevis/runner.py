@@ -10,7 +10,9 @@ The path of one task:
 
 The learner is built once, before the workdir is touched, and called only through `nevis.learner_calls`
 (the compute guard, per-task resources, its own errors as one line). A run that fails records why
-(`nevis.failures`); the workdir is never deleted (`nevis.workdir`).
+(`nevis.failures`); the workdir is never deleted (`nevis.workdir`). Whoever watches (the progress display,
+`events.jsonl`, the config's loggers) is told as things happen (`nevis.observers`); watching never changes
+what is recorded.
 """
 from __future__ import annotations
 
@@ -20,17 +22,28 @@ from pathlib import Path
 
 import jax
 
-from nevis import config as config_lib, failures, guard, preflight, pretraining, results as results_lib
+from nevis import (
+  config as config_lib,
+  failures,
+  guard,
+  loggers as loggers_lib,
+  preflight,
+  pretraining,
+  results as results_lib,
+)
 from nevis.config import RunConfig
 from nevis.errors import ConfigError, UserError
 from nevis.evaluation import CurrentTask, Evaluator, HeldOutEvaluator, Scores
+from nevis.events_log import EventsLog
 from nevis.learner_calls import LearnerCalls, RunTimings
 from nevis.meter import ComputeMeter
+from nevis.observers import RunObservers, RunStart, TaskEnd, task_scalars
 from nevis.prequential import BlockwisePrequential, OnlinePrequential
+from nevis.progress import display
 from nevis.protocol import InitContext, Learner
 from nevis.resources import ResourceMeter
 from nevis.results import ResultsStore
-from nevis.run_support import build_learner, build_stream, crash_point, parameter_count, progress_bar, versions
+from nevis.run_support import build_learner, build_stream, crash_point, parameter_count, versions
 from nevis.sampling import learner_views
 from nevis.states import LearnerStates
 from nevis.stream import Stream
@@ -42,7 +55,9 @@ __all__ = ["Runner", "RunTimings"]
 
 class Runner:
   def __init__(self, config: RunConfig | dict, workdir: str | Path | None = None, *, resume: bool = False,
-               progress: bool = True, runs_root: str | Path = "runs", redo_last_task: bool = False):
+               progress: bool | str = True, runs_root: str | Path = "runs", redo_last_task: bool = False):
+    """`progress`: "bar", "plain" or "none" (`nevis.progress`); True: bars on a terminal, plain lines
+    elsewhere; False: none."""
     self.config = config if isinstance(config, RunConfig) else RunConfig.parse(config, owner="config")
     self.workdir = Path(workdir) if workdir is not None else None  # None: a new folder under runs_root
     self.runs_root = Path(runs_root)
@@ -51,14 +66,16 @@ class Runner:
     self.progress = progress
     self.timings = RunTimings()
     self.meter = ComputeMeter()
+    self.meter.budget = self.config.compute_budget  # enforced by the meter (nevis.budget)
     self.resources = ResourceMeter()
     self.calls = LearnerCalls(self.config.learner, self.meter, self.resources, self.timings,
                               eval_batch_size=self.config.eval_batch_size,
-                              checkpoint_every_steps=self.config.checkpoint_every_steps, progress=progress)
+                              checkpoint_every_steps=self.config.checkpoint_every_steps)
     self.notices: list[str] = []  # for the user: missing prediction files, a finished run resumed
     self.stopped: str | None = None  # "failed" or "interrupted" once recorded in the results
     self.pretraining: dict | None = None  # the compute of the runs the learner starts from (nevis.pretraining)
     self._current: tuple[int | None, str | None] = (None, None)  # the task being worked on
+    self.observers = RunObservers([])
 
   # ------------------------------------------------------------------------------------------------
   def run(self) -> Path:
@@ -69,6 +86,7 @@ class Runner:
     tasks = list(stream.tasks)[: config.max_tasks] if config.max_tasks else list(stream.tasks)
     if not tasks:
       raise ConfigError(f"stream {config.stream!r} has no tasks with these options")
+    logger_classes = loggers_lib.resolve(config.loggers)
     with guard.session(self.meter.charge_guarded):
       with self.calls.code("construction", into=self.resources.setup):
         learner = build_learner(config)
@@ -79,7 +97,7 @@ class Runner:
       else:
         created = open_workdir(self.workdir, resume=self.resume)
       try:
-        self._run_in_workdir(stream, learner, tasks, skipped)
+        self._run_in_workdir(stream, learner, tasks, skipped, logger_classes)
       except BaseException as error:
         discard_if_unused(self.workdir, created)
         if not isinstance(error, UserError) or isinstance(error, failures.LearnerCrashed):
@@ -91,7 +109,8 @@ class Runner:
     self.timings.flop_counting_s = self.meter.count_seconds + self.meter.lookup_seconds
     return self.workdir
 
-  def _run_in_workdir(self, stream: Stream, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
+  def _run_in_workdir(self, stream: Stream, learner: Learner, tasks: list[Task], skipped: set[int],
+                      logger_classes: list) -> None:
     db = self.workdir / results_lib.DB_NAME
     if self.resume and not db.exists():
       raise UserError(f"--resume: {str(self.workdir)!r} holds no run to resume; drop --resume to start one")
@@ -105,17 +124,22 @@ class Runner:
       store = ResultsStore(self.workdir)
       try:
         self._start(store, stream, tasks)
+        self._watch(store, tasks, logger_classes)
         try:
           self._run_tasks(store, learner, tasks, skipped)
         except BaseException as error:
           if failures.record(store, *self._current, error):
             self.stopped = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+          self.observers.run_finished("interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
+                                      failures.one_line(error))
           raise
         setup = self.resources.setup  # construction and init, in this process
         store.set_meta({"status": "complete", "failure": None, "compilations": self.meter.signatures,
                         "host_peak_scope": self.resources.scope(),
                         "learner_setup": {"wall_s": setup.learner_wall_s, "cpu_s": setup.learner_cpu_s}})
+        self.observers.run_finished("complete", None)
       finally:
+        self.observers.close()
         store.close(quiet=True)  # a full disk must not hide the error that stopped the run
 
   def _finished(self, db: Path) -> bool:
@@ -128,7 +152,8 @@ class Runner:
     return True
 
   def _check_config(self, stored: dict) -> None:
-    diffs = config_lib.differences(stored, json.loads(json.dumps(self.config.as_dict(), default=str)))
+    diffs = config_lib.differences(config_lib.complete(stored),
+                                   json.loads(json.dumps(self.config.as_dict(), default=str)))
     if diffs:
       raise UserError(
           f"--resume with a changed config ({'; '.join(diffs)}); resume with the original config or use a new --workdir"
@@ -154,6 +179,19 @@ class Runner:
         )
       store.set_meta({"status": "running", "failure": None})
 
+  def _watch(self, store: ResultsStore, tasks: list[Task], logger_classes: list) -> None:
+    """The run's observers: the progress display, events.jsonl and the config's loggers."""
+    config = json.loads(json.dumps(self.config.as_dict(), default=str))
+    completed = store.completed_positions()
+    observers = [w for w in (display(self.progress), EventsLog(self.workdir)) if w is not None]
+    loggers = loggers_lib.start(logger_classes, self.workdir, config, resumed=self.resume)
+    if loggers:
+      observers.append(loggers_lib.LoggersObserver(loggers))
+    self.observers = RunObservers(observers)  # closed by the caller however the run ends
+    self.calls.progress_for = self.observers.learner_progress
+    self.observers.run_started(RunStart(str(self.workdir), config, tuple(t.info for t in tasks), len(completed),
+                                        self.resume, int(store.get_meta("learner_steps") or 0)))
+
   # ------------------------------------------------------------------------------------------------
   def _run_tasks(self, store: ResultsStore, learner: Learner, tasks: list[Task], skipped: set[int]) -> None:
     """The loop: every task not recorded yet, in stream order, from the state after the last recorded one."""
@@ -167,21 +205,19 @@ class Runner:
     state = states.restore(store, tasks, state, self.meter, redo_last_task=self.redo_last_task)
     evaluators = self._evaluators(learner, tasks, skipped)
     done = store.completed_positions()
-    task_bar = progress_bar(len(tasks), "stream", self.progress)
-    task_bar.update(len(done))
     for position, task in enumerate(tasks):
       if position in done:
         continue
       self._current = (position, task.info.name)
       if position in skipped:
+        reason = "data not prepared"
         store.record_task([dict(event="skip", position=position, task=task.info.name, after_position=position,
-                                info={"reason": "data not prepared"})])
+                                info={"reason": reason})])
+        self.observers.task_skipped(position, task.info, reason)
       else:
-        task_bar.set_description(f"{task.info.name} ({task.info.year})")
+        self.observers.task_started(position, task.info)
         state = self._run_task(store, learner, evaluators, states, position, task, state)
-      task_bar.update(1)
     self._current = (None, None)
-    task_bar.close()
 
   def _evaluators(self, learner: Learner, tasks: list[Task], skipped: set[int]) -> list[Evaluator]:
     config, chosen = self.config, []
@@ -200,6 +236,8 @@ class Runner:
     task_started = time.perf_counter()
     self.resources.start_task()
     self.meter.totals.helper = {}
+    self.meter.start_task()
+    allowance = self.meter.allowance()
     current = CurrentTask(position, task, *learner_views(task, self.config),
                           key=jax.random.fold_in(self._root_key, position), folder=states.task_folder(position))
     before = self.meter.totals.as_dict()
@@ -209,11 +247,17 @@ class Runner:
                                                 current.folder / "train", online)
     new_state = self.calls.train(learner, current.training, state, charge="train")
     train_flops = self.meter.totals.flops["train"] - before["flops"]["train"]
-    state = states.checkpoint(current.position, current.task, new_state)
-    scores += [e.run(current, state) for e in evaluators if not e.before_training]
+    state, after = states.checkpoint_while(current.position, current.task, new_state, self.meter,
+                                           lambda state: [e.run(current, state) for e in evaluators
+                                                          if not e.before_training])
+    scores += after
     crash_point(f"after_eval:{current.position}")
     events = self._task_events(current, state, scores, before, train_flops, task_started)
-    store.record_task(events, meta={"meter": self.meter.totals.as_dict()})
+    if allowance is not None:  # the budget this task's training had, and whether it refused a call
+      events[0].update(budget_flops=allowance,
+                       budget_bound=int(self.meter.totals.refused["train"] > before["refused"]["train"]))
+    store.record_task(events, meta={"meter": self.meter.totals.as_dict(), "learner_steps": self.observers.learner_step})
+    self.observers.task_finished(TaskEnd(current.position, current.task.info, task_scalars(events, current.position)))
     crash_point(f"after_record:{current.position}")
     states.recorded(current.position)
     return state

@@ -90,6 +90,11 @@ class DataSource(Protocol):
   def prepare(self, *, manual_dir: str | None = None, force: bool = False) -> None:
     ...
 
+  # Optional (listings use them when present): examples per split of the prepared data ({} when not
+  # prepared), and the folder of the store that holds it.
+  #   def split_sizes(self) -> dict[str, int]: ...
+  #   folder: Path
+
 
 @dataclasses.dataclass(frozen=True)
 class Task:

@@ -20,7 +20,8 @@ from nevis.paths import file_in_the_way
 
 LOCK_NAME = "lock"
 # Everything nevis writes at the top of a workdir.
-OWN_NAMES = ("results.sqlite", LOCK_NAME, "checkpoints", "predictions", "plot.png")
+OWN_NAMES = ("results.sqlite", LOCK_NAME, "checkpoints", "predictions", "plot.png", "events.jsonl", "tensorboard",
+             "wandb")
 
 
 def open_workdir(path: Path, *, resume: bool) -> bool:

@@ -346,6 +346,14 @@ class MiniDataSource:
   def size_bytes(self) -> int:
     return self.store.size_bytes(self.dataset)
 
+  def split_sizes(self) -> dict[str, int]:
+    return self.store.split_sizes(self.dataset) if self.status() == "prepared" else {}
+
+  @property
+  def folder(self):
+    """The store's folder (root) holding this dataset."""
+    return self.store.root
+
   def instructions(self) -> str:
     return "built from installed packages on first use (a second), or now: nevis data prepare mini"
 

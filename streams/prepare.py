@@ -55,6 +55,14 @@ class NevisDataSource:
   def size_bytes(self) -> int:
     return self.store().size_bytes(self.dataset)
 
+  def split_sizes(self) -> dict[str, int]:
+    return self.store().split_sizes(self.dataset)
+
+  @property
+  def folder(self):
+    """The store's folder (root) holding this dataset."""
+    return self.store().root
+
   def instructions(self) -> str:
     e = self.entry
     command = f"nevis data prepare {self.dataset}"

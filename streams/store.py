@@ -114,6 +114,13 @@ class Store:
       raise DataError(f"dataset {dataset!r} is not prepared in {self.resolution_dir}; {_fix(dataset)}")
     return self._load_manifest(directory)
 
+  def split_sizes(self, dataset: str) -> dict[str, int]:
+    """Examples per split from the manifest of a prepared dataset; {} when it is not prepared."""
+    if self.status(dataset) != "prepared":
+      return {}
+    splits = self.manifest(dataset)["splits"]
+    return {split: int(splits[split]["count"]) for split in SPLITS if split in splits}
+
   def size_bytes(self, dataset: str) -> int:
     directory = self.dataset_dir(dataset)
     if not directory.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,13 +71,28 @@ class Handler:
   manual: str = ""  # extra manual step (a system tool, a sign-up), shown in instructions
 
   def instructions(self) -> str:
-    steps = [a.instructions() for a in self.artefacts if a.manual or a.kaggle or not a.url]
-    if self.manual:
-      steps.insert(0, self.manual)
+    """One short line: a manual step shared by several files is said once, naming them all, and many
+    automatic downloads are summed up by their common address."""
+    by_hand = [a for a in self.artefacts if a.manual or a.kaggle or not a.url]
+    steps = [self.manual] if self.manual else []
+    shared: dict[str, list[str]] = {}
+    for artefact in by_hand:
+      if artefact.manual:
+        shared.setdefault(artefact.manual, []).append(artefact.filename)
+      else:
+        steps.append(artefact.instructions())
+    steps += [f"{text} (put {', '.join(files)} in --manual-dir)" for text, files in shared.items()]
     if not steps:
-      urls = ", ".join(a.url for a in self.artefacts if a.url)
-      return f"downloaded automatically from {urls}"
+      return f"downloaded automatically from {_addresses([a.url for a in self.artefacts if a.url])}"
     return "; ".join(steps)
+
+
+def _addresses(urls: list[str]) -> str:
+  """The URLs, or for more than three, how many and their common folder."""
+  if len(urls) <= 3:
+    return ", ".join(urls)
+  folder = os.path.commonprefix(urls).rsplit("/", 1)[0] + "/"
+  return f"{len(urls)} files under {folder}" if "://" in folder else f"{urls[0]} and {len(urls) - 1} more"
 
 
 # -- image helpers ----------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def test_the_held_out_split_of_this_task_and_with_evaluate_past_of_those_before(
   tasks = [make_task("t0", [0, 0, 1, 2]), make_task("t1", [1]), make_task("t2", [0, 1, 1])]
   meter = ComputeMeter()
   calls = LearnerCalls("first_class", meter, ResourceMeter(), RunTimings(), eval_batch_size=2,
-                       checkpoint_every_steps=0, progress=False)
+                       checkpoint_every_steps=0)
   evaluator = HeldOutEvaluator(FirstClass(), calls, meter, tmp_path, split="test", evaluate_past=evaluate_past,
                                tasks=tasks, skipped={1})
   assert isinstance(evaluator, Evaluator) and not evaluator.before_training

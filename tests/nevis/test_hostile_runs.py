@@ -185,7 +185,7 @@ def test_damaged_state_checkpoint(project, capsys, failed, finished, damage, fra
   code, _, err = run_cli(capsys, *HOSTILE, *RUN, "--learner", "x_raises", *TWO_TASKS, "--resume", "--workdir", "w")
   line = assert_one_line(code, err, ["the learner state after task 0 (colours_0)", fragment,
                                      "nevis run --resume --redo-last-task --workdir w"])
-  for nevis_file in ("w/lock", "w/results.sqlite"):  # the failure is recorded: nevis's own files change
+  for nevis_file in ("w/lock", "w/results.sqlite", "w/events.jsonl"):  # the failure is recorded: nevis's files change
     before.pop(nevis_file)
   assert_kept(before, project)
   failure = nevis.load_results(project / "w").meta["failure"]

@@ -111,3 +111,28 @@ def test_a_call_inside_another_trace_is_counted():
   outer = jax.jit(lambda w, x: step(w, x, 2.0).sum())
   outer(*inputs())
   assert meter.totals.flops["train"] == MATMUL_THEN_SCALE
+
+
+def test_calls_from_many_threads_are_all_charged_and_a_new_signature_counted_once():
+  import threading
+
+  import numpy as np
+
+  meter = ComputeMeter()
+  fn = meter.jit(lambda x, w: (x @ w) * 2.0)
+  x, w = np.ones((ROWS, D), np.float32), np.ones((D, D), np.float32)
+  start = threading.Barrier(8)
+
+  def calls():
+    start.wait()  # all threads meet the new signature together
+    for _ in range(50):
+      fn(x, w)
+
+  threads = [threading.Thread(target=calls) for _ in range(8)]
+  for t in threads:
+    t.start()
+  for t in threads:
+    t.join()
+  assert meter.totals.calls == 400
+  assert meter.signatures == 1
+  assert meter.totals.flops["train"] == 400 * MATMUL_THEN_SCALE

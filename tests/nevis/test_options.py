@@ -97,3 +97,21 @@ def test_a_path_given_for_text_is_its_text(tmp_path):
     folder: str | None = option(None, "a folder")
 
   assert Folder.parse({"folder": tmp_path}).folder == str(tmp_path)
+
+
+def test_an_exponent_that_yaml_1_1_reads_as_text_is_a_number_where_a_number_is_expected():
+  import yaml
+
+  @dataclasses.dataclass(frozen=True)
+  class Rates(Options):
+    learning_rate: float = option(0.1, "peak learning rate", minimum=0)
+    learning_rates: tuple[float, ...] = option((0.1,), "one trial each")
+    name: str = option("x", "a label")
+
+  given = yaml.safe_load("learning_rate: 1e-3\nlearning_rates: [1e-2, 3E-4]\nname: 1e5\n")
+  assert given["learning_rate"] == "1e-3"  # what PyYAML hands over
+  parsed = Rates.parse(given, owner="rates")
+  assert parsed.learning_rate == 0.001 and parsed.learning_rates == (0.01, 0.0003)
+  assert parsed.name == "1e5"  # text where text is expected stays text
+  with pytest.raises(ConfigError, match="rates.learning_rate must be a number, got 'fast'"):
+    Rates.parse({"learning_rate": "fast"}, owner="rates")

@@ -42,14 +42,14 @@ def test_read_only_reads_every_table_and_writes_nothing(workdir):
   assert {p.name: digest(p) for p in workdir.iterdir()} == before  # no journal, no change
 
 
-@pytest.mark.parametrize("version, readable", [("1", True), ("2", True), ("3", False), ("x", False)])
+@pytest.mark.parametrize("version, readable", [("1", True), ("2", True), ("3", True), ("4", False), ("x", False)])
 def test_the_schema_version_is_checked_on_read(workdir, version, readable):
   with sqlite3.connect(workdir / results.DB_NAME) as conn:
     conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (version,))
   if readable:
     ResultsStore(workdir, read_only=True).close()
     return
-  with pytest.raises(UserError, match=r"has results schema v\S+, this nevis reads v1 and v2") as error:
+  with pytest.raises(UserError, match=r"has results schema v\S+, this nevis reads v1 to v3") as error:
     ResultsStore(workdir, read_only=True)
   assert "\n" not in str(error.value)
 

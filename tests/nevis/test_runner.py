@@ -58,9 +58,14 @@ def test_training_flops_are_the_step_count_times_calls(tmp_path):
 
 def test_evaluate_past_fills_the_error_matrix(tmp_path):
   results = run(tmp_path, evaluate_past=True)
-  e = results.error_matrix()
+  matrix = results.error_matrix()
+  names = ["colours_0", "colours_1", "colours_2"]
+  assert list(matrix.index) == names and list(matrix.columns) == names  # labelled: after training x scored
+  e = matrix.to_numpy()
   assert e.shape == (3, 3)
   assert np.isfinite(e[np.tril_indices(3)]).all() and np.isnan(e[np.triu_indices(3, 1)]).all()
+  own = results.evaluations[results.evaluations.position == results.evaluations.after_position]
+  assert [matrix.loc[n, n] for n in names] == list(own.sort_values("position")["error"])
   assert len(results.evaluations) == 6
   assert "average_forgetting" in results.summary()
 

@@ -94,7 +94,7 @@ def test_results_of_schema_v1_are_read_and_upgraded_on_resume(here, capsys, fini
   shutil.copytree(finished, here / "w")
   db = here / "w" / "results.sqlite"
   with sqlite3.connect(db) as conn:  # back to v1: the columns v2 added, gone; the run, unfinished
-    for name, _ in results_lib._V2_COLUMNS:
+    for name, _ in results_lib._V2_COLUMNS + results_lib._V3_COLUMNS:
       conn.execute(f"ALTER TABLE events DROP COLUMN {name}")
     conn.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
     conn.execute("UPDATE meta SET value='\"interrupted\"' WHERE key='status'")
@@ -105,5 +105,5 @@ def test_results_of_schema_v1_are_read_and_upgraded_on_resume(here, capsys, fini
   code, _, err = run_cli(capsys, *RUN, *TWO_TASKS, "--set", "evaluate_past=true", "--resume", "--workdir", "w")
   assert code == 0, err
   upgraded = nevis.load_results(here / "w")
-  assert upgraded.meta["schema_version"] == results_lib.SCHEMA_VERSION == 2
+  assert upgraded.meta["schema_version"] == results_lib.SCHEMA_VERSION == 3
   assert np.isnan(upgraded.tasks["learner_wall_s"][0]) and upgraded.tasks["learner_wall_s"][1] > 0

@@ -29,3 +29,20 @@ def test_handler_and_tfds_routing(monkeypatch):
   assert NevisDataSource("mnist").handler_name() is None
   monkeypatch.delitem(handlers.HANDLER_MODULES, "aberdeen")  # as if its handler were not written yet
   assert NevisDataSource("aberdeen").handler_name() is None
+
+
+@pytest.mark.parametrize("name", sorted(handlers.HANDLER_MODULES))
+def test_instructions_are_one_short_line(name):
+  """Many downloads are summed up by their folder, and a manual step shared by files is said once."""
+  text = handlers.get_handler(name).instructions()
+  assert "\n" not in text and len(text) < 700, (len(text), text[:200])
+
+
+def test_instructions_sum_up_many_downloads_and_shared_manual_steps():
+  brodatz = handlers.get_handler("brodatz")
+  assert len(brodatz.artefacts) == 111
+  assert brodatz.instructions() == "downloaded automatically from 111 files under http://www.ux.uis.no/~tranden/brodatz/"
+  pacs = handlers.get_handler("pacs")
+  files = ", ".join(a.filename for a in pacs.artefacts)
+  assert len(pacs.artefacts) == 12 and files.startswith("art_painting_test.hdf5, art_painting_train.hdf5")
+  assert pacs.instructions() == f"{pacs.artefacts[0].manual} (put {files} in --manual-dir)"
