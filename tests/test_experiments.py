@@ -17,12 +17,7 @@ def test_there_are_experiments():
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
 def test_experiment_config_is_valid(path):
-  loaded = config_lib.load_yaml(path)
-  if (loaded.get("learner_options") or {}).get("init_from"):
-    # icl reads (and checks) the run it starts from when it is built; that run is not here, and init_from
-    # has its own tests (tests/learners/icl/test_icl_init_from.py).
-    loaded["learner_options"]["init_from"] = ""
-  config = config_lib.resolve(loaded)
+  config = config_lib.resolve(config_lib.load_yaml(path))
   stream = build_stream(config)
   source = config.learner_options.get("init_from")
   if source and not Path(source).exists():
