@@ -4,11 +4,11 @@ the figure (`nevis.shots_plot`).
     python experiments/icl_shots_study.py --root runs/icl_study run CELL...   # run cells (resumes, skips done)
     python experiments/icl_shots_study.py --root runs/icl_study report -o shots.png
 
-A cell is MODE/SHOTS/SELECT/SEED[/MIXER]: MODE icl_only | ft_only | icl_ft | knn1 (1-nearest neighbour on
+A cell is MODE/SHOTS/SELECT/SEED[/MIXER[/STEPS]]: MODE icl_only | ft_only | icl_ft | knn1 (1-nearest neighbour on
 16x16 pixels, the bar's peer); SHOTS a number of training examples per class or `all` (dev is capped at the
 same number); SELECT dev | prequential (ignored by icl_only and knn1); MIXER softmax (default) | fox | lru,
-which starts from the pretraining of that mixer: <root>/../icl_pretrain_glyphs[_MIXER] unless --pretrained
-names it. Every cell is an ordinary `nevis run` of experiments/icl_pretrained_mini.yaml (knn1:
+which starts from the pretraining of that mixer: <root>/../icl_pretrain_glyphs_MIXER unless --pretrained
+names it; STEPS the fine-tuning steps per candidate (default: the config's 40). Every cell is an ordinary `nevis run` of experiments/icl_pretrained_mini.yaml (knn1:
 experiments/knn_mini.yaml) with --set overrides, in <root>/<cell with / as _>; a finished cell is skipped
 and an interrupted one resumed.
 """
@@ -29,23 +29,24 @@ EXPERIMENTS = Path(__file__).resolve().parent
 
 def overrides(cell: str) -> tuple[Path, list[str]]:
   parts = cell.split("/")
-  if len(parts) not in (4, 5):
-    raise UserError(f"cell {cell!r} must be MODE/SHOTS/SELECT/SEED[/MIXER]")
+  if len(parts) not in (4, 5, 6):
+    raise UserError(f"cell {cell!r} must be MODE/SHOTS/SELECT/SEED[/MIXER[/STEPS]]")
   mode, shots, select, seed = parts[:4]
-  mixer = parts[4] if len(parts) == 5 else "softmax"
+  mixer = parts[4] if len(parts) >= 5 else "softmax"
+  steps = [f"learner_options.num_steps={int(parts[5])}"] if len(parts) == 6 else []
   cap = "null" if shots == "all" else str(int(shots))
   common = [f"seed={int(seed)}", f"max_train_per_class={cap}", f"max_dev_per_class={cap}"]
   if mode == "knn1":
     return EXPERIMENTS / "knn_mini.yaml", common + ["learner_options.k_values=[1]", "learner_options.image_size=16"]
   if mode not in ("icl_only", "ft_only", "icl_ft"):
     raise UserError(f"cell {cell!r}: unknown mode {mode!r}")
-  return EXPERIMENTS / "icl_pretrained_mini.yaml", common + [
+  return EXPERIMENTS / "icl_pretrained_mini.yaml", common + steps + [
       f"learner_options.mode={mode}", f"learner_options.select_by={select}", f"learner_options.sequence.mixer={mixer}"]
 
 
 def run_cell(cell: str, root: Path, pretrained: dict[str, str]) -> Path:
   path, sets = overrides(cell)
-  mixer = cell.split("/")[4] if cell.count("/") == 4 else "softmax"
+  mixer = cell.split("/")[4] if cell.count("/") >= 4 else "softmax"
   if "icl_pretrained" in path.name:
     sets.append(f"learner_options.init_from={pretrained.get(mixer) or root.parent / f'icl_pretrain_glyphs_{mixer}'}")
   workdir = root / cell.replace("/", "_")

@@ -3,16 +3,18 @@
     python -m nevis.shots_plot WORKDIR... -o shots.png [--csv cells.csv]
     nevis plot --by-shots WORKDIR... -o shots.png
 
-Each run is one cell of the study: its learner (the icl learner's mode and mixer, another learner's input size), its hyper-parameter
-selection (`select_by`), its cap on training examples per class (`max_train_per_class`; none = all) and its
-seed. A run's error is its mean error over tasks (NEVIS's unweighted mean); its compute is its training
-FLOPs (every task and hyper-parameter candidate, as `nevis report` sums them), the harness's prequential
-scoring FLOPs, and the pretraining FLOPs the harness recorded for the runs it starts from
-(`nevis.pretraining`), kept apart and added into the total. Runs of one cell with different seeds are
-averaged (mean and standard deviation over seeds).
+Each complete run is one cell of the study, named by its learner and by the learner options that vary among
+the given runs of that learner (nested options by their last key: `mode=icl_ft, mixer=fox, select_by=dev`;
+workdirs the learner starts from and seeds are left out), and set apart by its cap on training examples per
+class (`max_train_per_class`; none = all). A run's error is its mean error over tasks (NEVIS's unweighted
+mean); its compute is its training FLOPs (every task and hyper-parameter candidate, as `nevis report` sums
+them), the harness's prequential scoring FLOPs, and the pretraining FLOPs the harness recorded for the runs it
+starts from (`nevis.pretraining`), kept apart and added into the total. Runs of one cell with different seeds
+are averaged (mean and standard deviation over seeds).
 
 The figure has two panels against the mean number of training examples per class over the tasks (log
-scale): mean error, and total compute. Every (learner, mode, variant, select_by) is one line.
+scale): mean error, and the run's own compute (training and prequential scoring; the pretraining the runs
+start from is a dotted line, as it would hide every difference); every cell name is one line.
 """
 from __future__ import annotations
 
@@ -25,27 +27,32 @@ from nevis.pretraining import pretraining_flops
 from nevis.report import Results, load_results
 
 ALL = "all"
+UNNAMED_OPTIONS = ("init_from", "pretrained_from", "seed")  # paths to other runs and seeds name no cell
+
+
+def _flat(options: dict, prefix: str = "") -> dict:
+  out = {}
+  for key, value in options.items():
+    if isinstance(value, dict):
+      out.update(_flat(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = str(value)
+  return out
 
 
 def cell_of(results: Results) -> dict:
-  """One row: what the run is (its cell of the study) and what it measured."""
+  """One row: what the run is (its learner, options and cap) and what it measured."""
   config = results.meta.get("config", {})
-  options = config.get("learner_options") or {}
   tasks = results.tasks
   if not len(tasks):
     raise UserError(f"{results.workdir} holds no trained task; finish the run first")
   per_class = (tasks["train_examples"] / tasks["num_classes"]).mean()
-  # What else sets the cell apart: the icl learner's mixer, another learner's input size (knn on 16 or 32 px).
-  variant = (options.get("sequence") or {}).get("mixer", "") if config.get("learner") == "icl" else (
-      f"{options['image_size']}px" if "image_size" in options else "")
   train = float(tasks["train_flops"].sum())
   prequential = float(tasks["prequential_flops"].sum())
   pretraining = pretraining_flops(results.meta)
   return {
       "learner": config.get("learner", "?"),
-      "mode": options.get("mode", ""),
-      "variant": variant,
-      "select_by": options.get("select_by", "") if options.get("mode") != "icl_only" else "",
+      "options": _flat(config.get("learner_options") or {}),
       "shots": config.get("max_train_per_class") or ALL,
       "seed": config.get("seed", 0),
       "tasks": len(tasks),
@@ -60,30 +67,34 @@ def cell_of(results: Results) -> dict:
 
 
 def cells(runs: list[Results]):
+  """One row per complete run (a run still going or stopped would mix fewer tasks into its cell's mean), with
+  its `cell` name: the learner and its options that vary among the runs of that learner."""
   import pandas as pd
 
-  return pd.DataFrame([cell_of(r) for r in runs])
+  rows = [cell_of(r) for r in runs if r.meta.get("status") == "complete"]
+  varying: dict[str, list[str]] = {}
+  for learner in {row["learner"] for row in rows}:
+    mine = [row["options"] for row in rows if row["learner"] == learner]
+    keys = sorted({key for options in mine for key in options} - set(UNNAMED_OPTIONS))
+    varying[learner] = [key for key in keys if key.rpartition(".")[2] not in UNNAMED_OPTIONS
+                        and len({options.get(key) for options in mine}) > 1]
+  for row in rows:
+    named = ", ".join(f"{key.rpartition('.')[2]}={row['options'].get(key, '-')}" for key in varying[row["learner"]])
+    row["cell"] = f"{row['learner']} {named}".strip()
+    del row["options"]
+  return pd.DataFrame(rows)
 
 
 def summary(rows):
-  """Mean and spread over seeds of every cell (learner, mode, variant, select_by, shots)."""
-  keys = ["learner", "mode", "variant", "select_by", "shots"]
+  """Mean and spread over seeds of every cell (its name and its cap)."""
+  keys = ["cell", "shots"]
   rows = rows.assign(shots=rows["shots"].astype(str))
   grouped = rows.groupby(keys, sort=False)
   out = grouped.agg(seeds=("seed", "nunique"), tasks=("tasks", "max"), examples_per_class=("examples_per_class", "mean"),
                     error=("error", "mean"), error_std=("error", "std"), train_flops=("train_flops", "mean"),
                     prequential_flops=("prequential_flops", "mean"), pretraining_flops=("pretraining_flops", "mean"),
                     total_flops=("total_flops", "mean")).reset_index()
-  return out
-
-
-def line_label(row) -> str:
-  parts = [row["mode"] or row["learner"]]
-  if row["variant"]:
-    parts.append(row["variant"])
-  if row["select_by"]:
-    parts.append(f"by {row['select_by']}")
-  return " ".join(parts)
+  return out.sort_values(["cell", "examples_per_class"], kind="stable").reset_index(drop=True)
 
 
 def plot_shots(runs: list[Results], output: str | Path) -> Path:
@@ -93,19 +104,22 @@ def plot_shots(runs: list[Results], output: str | Path) -> Path:
   import matplotlib.pyplot as plt
 
   table = summary(cells(runs))
-  table["line"] = [line_label(row) for _, row in table.iterrows()]
-  fig, (ax_error, ax_flops) = plt.subplots(1, 2, figsize=(12, 4.5))
-  for line, group in table.groupby("line", sort=False):
+  fig, (ax_error, ax_flops) = plt.subplots(1, 2, figsize=(13, 5))
+  for line, group in table.groupby("cell", sort=False):
     group = group.sort_values("examples_per_class")
     x = group["examples_per_class"].to_numpy()
     std = group["error_std"].fillna(0.0).to_numpy()
     ax_error.errorbar(x, group["error"], yerr=std, marker="o", ms=4, capsize=3, label=line)
-    ax_flops.plot(x, group["total_flops"], marker="o", ms=4, label=line)
+    ax_flops.plot(x, group["train_flops"] + group["prequential_flops"], marker="o", ms=4, label=line)
+  for flops in sorted(set(table["pretraining_flops"]) - {0.0}):  # the same for every cell that starts from it
+    ax_flops.axhline(flops, color="grey", linestyle=":", linewidth=1.5)
+    ax_flops.annotate(f"pretraining {flops:.2g}", (0.01, flops), xycoords=("axes fraction", "data"),
+                      textcoords="offset points", xytext=(2, 3), fontsize=7, color="grey")
   ax_error.set_ylabel("mean error over tasks (mean ± std over seeds)")
   ax_error.set_title("error vs examples per class")
   ax_flops.set_yscale("log")
-  ax_flops.set_ylabel("total FLOPs (training + pretraining)")
-  ax_flops.set_title("compute vs examples per class")
+  ax_flops.set_ylabel("FLOPs of the run (training + prequential scoring)")
+  ax_flops.set_title("compute of the run (dotted: the pretraining it starts from)")
   for ax in (ax_error, ax_flops):
     ax.set_xscale("log")
     ax.set_xlabel("training examples per class (mean over tasks)")
@@ -130,7 +144,7 @@ def format_table(table) -> str:
            "|---|---|---|---|---|---|---|"]
   for _, row in table.iterrows():
     std = "" if math.isnan(row["error_std"]) else f" ± {row['error_std']:.3f}"
-    lines.append(f"| {line_label(row)}, {row['shots']}/class | {row['examples_per_class']:.1f} | {row['seeds']} | "
+    lines.append(f"| {row['cell']}, {row['shots']}/class | {row['examples_per_class']:.1f} | {row['seeds']} | "
                  f"{row['error']:.3f}{std} | {row['train_flops']:.3g} | {row['pretraining_flops']:.3g} | "
                  f"{row['total_flops']:.3g} |")
   return "\n".join(lines)

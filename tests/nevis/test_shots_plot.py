@@ -39,5 +39,14 @@ def test_cells_are_averaged_over_seeds_and_count_pretraining_into_the_total(tmp_
   text = shots_plot.format_table(table)
   assert "| test_starts_from, 4/class | 4.0 | 2 |" in text and "| test_starts_from, all/class |" in text
 
+  unfinished = nevis.load_results(tmp_path / "all")
+  unfinished.meta["status"] = "running"
+  assert len(shots_plot.cells([*runs[:2], unfinished])) == 2  # a run still going is no cell yet
+
+  # A cell is named by the options that vary among its learner's runs (seeds and source workdirs never do).
+  fewer = _run(tmp_path / "fewer", learner="test_starts_from", learner_options={"num_steps": 5})
+  names = list(shots_plot.cells([*runs, fewer])["cell"])
+  assert names == ["test_starts_from num_steps=-"] * 3 + ["test_starts_from num_steps=5"]
+
   figure = shots_plot.plot_shots(runs, tmp_path / "shots.png")
   assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
