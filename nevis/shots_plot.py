@@ -104,13 +104,18 @@ def plot_shots(runs: list[Results], output: str | Path) -> Path:
   import matplotlib.pyplot as plt
 
   table = summary(cells(runs))
-  fig, (ax_error, ax_flops) = plt.subplots(1, 2, figsize=(13, 5))
-  for line, group in table.groupby("cell", sort=False):
+  names = list(dict.fromkeys(table["cell"]))
+  rows = math.ceil(len(names) / 2)  # the legend, in two columns below both panels: it never covers a point
+  height = 4.6 + 0.2 * rows
+  fig, (ax_error, ax_flops) = plt.subplots(1, 2, figsize=(13, height))
+  colours, markers = plt.get_cmap("tab20").colors, "osD^vP*Xh<>p"
+  for i, (line, group) in enumerate(table.groupby("cell", sort=False)):
     group = group.sort_values("examples_per_class")
     x = group["examples_per_class"].to_numpy()
     std = group["error_std"].fillna(0.0).to_numpy()
-    ax_error.errorbar(x, group["error"], yerr=std, marker="o", ms=4, capsize=3, label=line)
-    ax_flops.plot(x, group["train_flops"] + group["prequential_flops"], marker="o", ms=4, label=line)
+    style = dict(marker=markers[i % len(markers)], ms=5, color=colours[(2 * i) % 20 + (i // 10) % 2])
+    ax_error.errorbar(x, group["error"], yerr=std, capsize=3, label=line, **style)
+    ax_flops.plot(x, group["train_flops"] + group["prequential_flops"], **style)
   for flops in sorted(set(table["pretraining_flops"]) - {0.0}):  # the same for every cell that starts from it
     ax_flops.axhline(flops, color="grey", linestyle=":", linewidth=1.5)
     ax_flops.annotate(f"pretraining {flops:.2g}", (0.01, flops), xycoords=("axes fraction", "data"),
@@ -124,8 +129,10 @@ def plot_shots(runs: list[Results], output: str | Path) -> Path:
     ax.set_xscale("log")
     ax.set_xlabel("training examples per class (mean over tasks)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-  fig.tight_layout()
+  handles, labels = ax_error.get_legend_handles_labels()
+  legend_height = (0.22 * rows + 0.15) / height
+  fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
+  fig.tight_layout(rect=(0, legend_height, 1, 1))
   output = Path(output)
   staging = output.with_name(f".{output.name}.tmp")
   try:
