@@ -155,18 +155,9 @@ def _main(argv) -> int:
       return data_commands.status(args.stream, args.quick)
     return data_commands.prepare(args.targets, args.manual_dir, args.force)
   if args.command == "plot":
-    if args.by_shots:  # the low-data study's figure: error and compute against examples per class
-      from nevis.outputs import checked_output
-      from nevis.plots import PLOT_FORMATS
-      from nevis.run_results import load_results
-      from nevis.shots_plot import plot_shots
-
-      output = checked_output(args.output, PLOT_FORMATS, "-o")
-      print(f"plot: {plot_shots([load_results(w) for w in args.workdirs], output)}")
-      return 0
     from nevis.plots import plot_command
 
-    print(plot_command(args.workdirs, args.output, fmt=args.format, data=args.data))
+    print(plot_command(args.workdirs, args.output, fmt=args.format, data=args.data, by_shots=args.by_shots))
     return 0
   raise UserError(f"unknown command {args.command!r}; see `nevis --help`")
 

@@ -249,8 +249,10 @@ def _mean_matrix(c: compare.Configuration) -> pd.DataFrame | None:
   return pd.DataFrame(mean, index=first.index, columns=first.columns)
 
 
-def plot_command(workdirs: list[str], output: str, *, fmt: str | None = None, data: str | None = None) -> str:
-  """`nevis plot`: checks the output files before loading anything, then draws; returns what to print."""
+def plot_command(workdirs: list[str], output: str, *, fmt: str | None = None, data: str | None = None,
+                 by_shots: bool = False) -> str:
+  """`nevis plot`: checks the output files before loading anything, then draws (with `by_shots`, the low-data
+  study's figure, `nevis.shots_plot`); returns what to print."""
   from nevis.outputs import CSV_FORMATS, checked_output
 
   if fmt is not None and not Path(output).suffix:
@@ -262,5 +264,10 @@ def plot_command(workdirs: list[str], output: str, *, fmt: str | None = None, da
                     f"-o {str(out.with_suffix('.' + fmt))!r}")
   data_path = checked_output(data, CSV_FORMATS, "--data") if data else None
   runs = compare.load_runs(workdirs)
-  text = f"plot: {plot_runs(runs, out, fmt=fmt, data=data_path)}"
+  if by_shots:
+    from nevis.shots_plot import plot_shots
+
+    text = f"plot: {plot_shots(runs, out, data=data_path)}"
+  else:
+    text = f"plot: {plot_runs(runs, out, fmt=fmt, data=data_path)}"
   return text + (f"\ndata: {data_path}" if data_path else "")

@@ -22,9 +22,10 @@ import argparse
 import math
 from pathlib import Path
 
+from nevis import compare
 from nevis.errors import UserError
 from nevis.pretraining import pretraining_flops
-from nevis.report import Results, load_results
+from nevis.report import Results
 
 ALL = "all"
 UNNAMED_OPTIONS = ("init_from", "pretrained_from", "seed")  # paths to other runs and seeds name no cell
@@ -97,13 +98,17 @@ def summary(rows):
   return out.sort_values(["cell", "examples_per_class"], kind="stable").reset_index(drop=True)
 
 
-def plot_shots(runs: list[Results], output: str | Path) -> Path:
+def plot_shots(runs: list[Results], output: str | Path, *, data: str | Path | None = None) -> Path:
+  """Draws the study's figure of `runs` into `output`; with `data`, writes its table (one row per cell and
+  cap: every plotted value) to that CSV file."""
   import matplotlib
 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
   table = summary(cells(runs))
+  if data is not None:
+    _write_csv(table, Path(data))
   names = list(dict.fromkeys(table["cell"]))
   rows = math.ceil(len(names) / 2)  # the legend, in two columns below both panels: it never covers a point
   height = 4.6 + 0.2 * rows
@@ -146,6 +151,17 @@ def plot_shots(runs: list[Results], output: str | Path) -> Path:
   return output
 
 
+def _write_csv(table, path: Path) -> None:
+  staging = path.with_name(f".{path.name}.tmp")
+  try:
+    table.to_csv(staging, index=False)
+    staging.replace(path)
+  except OSError as e:
+    raise UserError(f"cannot write {str(path)!r} ({e.strerror}); choose a writable folder") from None
+  finally:
+    staging.unlink(missing_ok=True)
+
+
 def format_table(table) -> str:
   lines = ["| cell | examples/class | seeds | mean error (± std) | train FLOPs | pretraining FLOPs | total FLOPs |",
            "|---|---|---|---|---|---|---|"]
@@ -163,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
   parser.add_argument("-o", "--output", required=True, help="the figure (png, pdf, svg, ...)")
   parser.add_argument("--csv", help="also write one row per run to this CSV file")
   args = parser.parse_args(argv)
-  runs = [load_results(w) for w in args.workdirs]
+  runs = compare.load_runs(args.workdirs)
   if args.csv:
     cells(runs).to_csv(args.csv, index=False)
   print(format_table(summary(cells(runs))))

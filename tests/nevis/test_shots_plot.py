@@ -50,3 +50,19 @@ def test_cells_are_averaged_over_seeds_and_count_pretraining_into_the_total(tmp_
 
   figure = shots_plot.plot_shots(runs, tmp_path / "shots.png")
   assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_nevis_plot_by_shots_takes_a_folder_of_runs_and_writes_its_values(tmp_path, capsys):
+  from nevis.cli import main
+
+  for seed in (0, 1):
+    _run(tmp_path / "study" / f"capped_{seed}", seed=seed, max_train_per_class=4)
+  _run(tmp_path / "study" / "all")
+  assert main(["plot", "--by-shots", str(tmp_path / "study"), "-o", str(tmp_path / "shots"), "--format", "svg",
+               "--data", str(tmp_path / "shots.csv")]) == 0
+  assert (tmp_path / "shots.svg").read_text().lstrip().startswith("<?xml")
+  import pandas as pd
+
+  table = pd.read_csv(tmp_path / "shots.csv")
+  assert list(table["shots"].astype(str)) == ["4", "all"] and list(table["seeds"]) == [2, 1]
+  assert "data: " in capsys.readouterr().out
