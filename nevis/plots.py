@@ -150,7 +150,11 @@ def _tradeoff_panel(ax, configurations, styles, tasks: pd.DataFrame, rows: list[
   ax.set_ylim(0, min(1.05, top * 1.12 + 0.02))
   if drawn:
     xs = [p[1] for p in drawn] + [p[2] for p in drawn] + [p[3] for p in drawn]
-    ax.set_xlim(min(xs) / 2.5, max(xs) * 2.5)
+    lo, hi = min(xs) / 2.5, max(xs) * 2.5
+    if 0 < lo and math.floor(math.log10(hi)) < math.ceil(math.log10(lo)):  # no decade inside: no labelled tick
+      below, above = 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
+      lo, hi = (below / 1.5, hi) if math.log10(lo / below) <= math.log10(above / hi) else (lo, above * 1.5)
+    ax.set_xlim(lo, hi)
   ax.set_xlabel("training FLOPs, whole stream (mean over seeds)")
   ax.set_ylabel("mean error over tasks")
   ax.set_title("error vs training compute (bars: 95 % interval over seeds)", fontsize=10)

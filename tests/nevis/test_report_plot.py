@@ -125,3 +125,16 @@ def test_labels_do_not_collide_with_many_configurations_and_tasks():
   overlaps, outside = _collisions(fig)
   assert overlaps == [] and outside == []
   assert sum(r.get("pareto", 0) for r in rows) == 12 and len(fig.axes[0].texts) == 12
+
+
+
+def test_the_tradeoff_panel_labels_a_power_of_ten_even_for_one_run(tmp_path, monkeypatch):
+  """One run (the default job: 3.45e12 FLOPs): the x-axis must still show a FLOP value to read the point by."""
+  from matplotlib.figure import Figure
+
+  figures = []
+  original = Figure.savefig
+  monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (figures.append(fig), original(fig, *a, **k))[1])
+  plots.plot_runs([fake_run({}, [0.02, 0.03, 0.0], flops_per_task=1.15e12)], tmp_path / "one.png")
+  lo, hi = figures[0].axes[0].get_xlim()
+  assert lo < 3.45e12 < hi and any(lo <= 10.0 ** k <= hi for k in range(30))
