@@ -35,3 +35,20 @@ def write_text(path: Path, text: str, flag: str) -> None:
     atomic_write_bytes(path, text.encode())
   except OSError as e:
     raise UserError(f"{flag} {str(path)!r}: cannot write it ({e.strerror}); choose a writable folder") from None
+
+
+def save_figure(fig, output: Path, fmt: str | None = None) -> Path:
+  """Writes a matplotlib figure to `output` (format: `fmt`, else the extension) aside and renames it, so a
+  failure leaves no half file; closes the figure."""
+  import matplotlib.pyplot as plt
+
+  staging = output.with_name(f".{output.name}.tmp")
+  try:
+    fig.savefig(staging, dpi=120, format=fmt or output.suffix.lstrip(".").lower() or "png")
+    staging.replace(output)
+  except OSError as e:
+    raise UserError(f"cannot write the plot {str(output)!r} ({e.strerror}); choose a writable folder") from None
+  finally:
+    plt.close(fig)
+    staging.unlink(missing_ok=True)
+  return output

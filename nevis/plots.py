@@ -23,6 +23,7 @@ from nevis import compare
 from nevis.errors import UserError
 from nevis.metrics import tradeoff
 from nevis.metrics.chance import chance_error
+from nevis.outputs import save_figure, write_text
 from nevis.plot_labels import fit_tick_labels, place_point_labels, wrap_label
 from nevis.report import Results
 
@@ -40,23 +41,11 @@ def plot_runs(runs: list[Results], output: str | Path, *, fmt: str | None = None
   import matplotlib
 
   matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
 
   configurations = compare.group(runs)
   fig, rows = draw(configurations)
-  output = Path(output)
-  staging = output.with_name(f".{output.name}.tmp")
-  try:
-    fig.savefig(staging, dpi=120, format=fmt or output.suffix.lstrip(".").lower() or "png")
-    staging.replace(output)
-  except OSError as e:
-    raise UserError(f"cannot write the plot {str(output)!r} ({e.strerror}); choose a writable folder") from None
-  finally:
-    plt.close(fig)
-    staging.unlink(missing_ok=True)
+  output = save_figure(fig, Path(output), fmt)
   if data is not None:
-    from nevis.outputs import write_text
-
     write_text(Path(data), pd.DataFrame(rows).to_csv(index=False), "--data")
   return output
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from nevis import compare
 from nevis.errors import UserError
+from nevis.outputs import save_figure, write_text
 from nevis.pretraining import pretraining_flops
 from nevis.report import Results
 
@@ -108,7 +109,7 @@ def plot_shots(runs: list[Results], output: str | Path, *, data: str | Path | No
 
   table = summary(cells(runs))
   if data is not None:
-    _write_csv(table, Path(data))
+    write_text(Path(data), table.to_csv(index=False), "--data")
   names = list(dict.fromkeys(table["cell"]))
   rows = math.ceil(len(names) / 2)  # the legend, in two columns below both panels: it never covers a point
   height = 4.6 + 0.2 * rows
@@ -138,28 +139,7 @@ def plot_shots(runs: list[Results], output: str | Path, *, data: str | Path | No
   legend_height = (0.22 * rows + 0.15) / height
   fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, frameon=False)
   fig.tight_layout(rect=(0, legend_height, 1, 1))
-  output = Path(output)
-  staging = output.with_name(f".{output.name}.tmp")
-  try:
-    fig.savefig(staging, dpi=120, format=output.suffix.lstrip(".").lower() or "png")
-    staging.replace(output)
-  except OSError as e:
-    raise UserError(f"cannot write the plot {str(output)!r} ({e.strerror}); choose a writable folder") from None
-  finally:
-    plt.close(fig)
-    staging.unlink(missing_ok=True)
-  return output
-
-
-def _write_csv(table, path: Path) -> None:
-  staging = path.with_name(f".{path.name}.tmp")
-  try:
-    table.to_csv(staging, index=False)
-    staging.replace(path)
-  except OSError as e:
-    raise UserError(f"cannot write {str(path)!r} ({e.strerror}); choose a writable folder") from None
-  finally:
-    staging.unlink(missing_ok=True)
+  return save_figure(fig, Path(output))
 
 
 def format_table(table) -> str:
@@ -181,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
   args = parser.parse_args(argv)
   runs = compare.load_runs(args.workdirs)
   if args.csv:
-    cells(runs).to_csv(args.csv, index=False)
+    write_text(Path(args.csv), cells(runs).to_csv(index=False), "--csv")
   print(format_table(summary(cells(runs))))
   print(f"plot: {plot_shots(runs, args.output)}")
 

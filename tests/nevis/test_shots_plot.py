@@ -5,16 +5,10 @@ import numpy as np
 import pytest
 
 import nevis
-from nevis import config as config_lib, shots_plot
-from nevis.runner import Runner
+from nevis import shots_plot
 from tests.nevis import test_pretraining
 
-
-def _run(workdir, learner="test_linear", **overrides):
-  config = config_lib.resolve({"stream": "test_colours", "learner": learner,
-                               "imports": ["tests.nevis.linear_learner"], **overrides})
-  Runner(config, workdir, progress=False).run()
-  return nevis.load_results(workdir)
+_run = test_pretraining.run_on_colours
 
 
 def test_cells_are_averaged_over_seeds_and_count_pretraining_into_the_total(tmp_path):
