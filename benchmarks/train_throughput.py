@@ -160,14 +160,14 @@ class NevisStepRun:
     import jax
     import numpy as np
 
-    from nevis.learners import finetune_search
+    from nevis.learners import compiler_options, finetune_search
     from nevis.learners.toolkit import padded_labels
 
     learner, task = learner_run.learner, learner_run.task
     plan = learner.plan(task, len(task.train))
     start = learner.starting_point(task, learner_run.state, plan.outputs)
     fns = learner._functions
-    self.step = jax.jit(fns.definitions["train_step_single_label"][0])
+    self.step = jax.jit(fns.definitions["train_step_single_label"][0], **compiler_options.jit_options())
     batch = task.train.batch_at(0, plan.batch_size, seed=plan.data_seed)
     labels = padded_labels(batch["labels"], plan.outputs, False)
     fixed = finetune_search.fixed_arguments(plan, task.info.num_classes)

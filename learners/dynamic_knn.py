@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from nevis.learners import augment
+from nevis.learners import augment, compiler_options
 from nevis.learners.finetuning import Backbone, FinetuningLearner
 from nevis.learners.knn import knn_error, nearest_neighbours
 from nevis.learners.recipe import FinetuningConfig
@@ -82,7 +82,7 @@ class DynamicKnnLearner(FinetuningLearner):
       task.notes["dynamic_knn"] = {"knn_dev_error": {}, "start_from": chosen}
       return None if chosen == FRESH else candidates[chosen]
     train_mode = config.knn_embedding == "train"
-    embed = task.jit(_embedding_function(self._functions.network, train_mode))
+    embed = task.jit(_embedding_function(self._functions.network, train_mode), **compiler_options.jit_options())
     neighbours = task.jit(nearest_neighbours, static_argnums=2)
     # A random subset (dm_nevis takes the first N of a shuffled split); stored order is often by class.
     draw = np.random.default_rng(derive_key(key_words(task.rng), config.seed, Purpose.KNN_SUBSET))

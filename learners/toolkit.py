@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from nevis.learners import augment
+from nevis.learners import augment, compiler_options
 from nevis.protocol import padded_batches
 
 
@@ -170,7 +170,7 @@ class CompiledFunctions:
     cached = self._compiled.get(name)
     if cached is None or cached[0] is not jit:
       function, options = self.definitions[name]
-      cached = self._compiled[name] = (jit, jit(function, **options))
+      cached = self._compiled[name] = (jit, jit(function, **compiler_options.jit_options(**options)))
     return cached[1]
 
 

@@ -300,4 +300,6 @@ def _as_tuple(x):
 
 
 def _hashable(v):
+  if isinstance(v, dict):  # e.g. compiler_options
+    return tuple(sorted((k, _hashable(x)) for k, x in v.items()))
   return tuple(v) if isinstance(v, list) else v
