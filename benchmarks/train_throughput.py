@@ -12,7 +12,9 @@ What is timed, in one process, blocks interleaved (nevis, torch variants, nevis,
     batches from `DataView.batch_at`, every step a metered `task.jit` call with its on-device augmentation
     (flips; the crop is the recipe's). One trial, no dev checks, no within-task checkpoints; each block is one
     `train` call of `--steps` steps, after a first one that compiles. `nevis step` is the same compiled step
-    called in a bare loop on one fixed batch: what the learner's loop costs on top of it.
+    called in a bare loop on one fixed batch: what the learner's loop costs on top of it. `nevis step, XLA
+    defaults` is that step compiled without the learners' CPU compiler options (`learners/compiler_options.py`:
+    convolutions by Eigen rather than YNNPACK): what those options gain.
   - torch: the same ResNet (`learners/resnet.py`: CIFAR stem, BasicBlocks, BatchNorm in training mode,
     momentum 0.9, eps 1e-5), the same head width and loss (softmax cross-entropy), SGD with Nesterov momentum
     and weight decay on convolution and linear weights only, the warm-up + cosine learning rate set every
@@ -63,7 +65,8 @@ def main() -> None:
   labels = rng.integers(0, args.classes, args.examples).astype(np.int32)
   with tempfile.TemporaryDirectory() as folder:
     nevis_run = NevisLearnerRun(args, images, labels, folder)
-    runs = {"nevis": nevis_run, "nevis step": NevisStepRun(nevis_run)}
+    runs = {"nevis": nevis_run, "nevis step": NevisStepRun(nevis_run),
+            "nevis step, XLA defaults": NevisStepRun(nevis_run, xla_defaults=True)}
     variants = [v for v in args.torch.split(",") if v]
     for variant in variants:
       if variant not in DEFAULT_VARIANTS.split(","):
@@ -92,10 +95,10 @@ def main() -> None:
         cpu_rates[name].append(args.steps * args.batch / (time.process_time() - cpu_started))
   medians = {name: statistics.median(r) for name, r in rates.items()}
   for name, r in rates.items():
-    print(f"{name:20s} {medians[name]:9.0f} images/s  {statistics.median(cpu_rates[name]):9.0f} per CPU-second  "
+    print(f"{name:24s} {medians[name]:9.0f} images/s  {statistics.median(cpu_rates[name]):9.0f} per CPU-second  "
           f"(blocks: {', '.join(f'{x:.0f}' for x in r)})")
   for name, why in failed.items():
-    print(f"{name:20s} failed: {why}")
+    print(f"{name:24s} failed: {why}")
   for name in medians:
     if name.startswith("torch"):
       print(f"ratio nevis / {name:17s} {medians['nevis'] / medians[name]:6.2f}")
@@ -156,7 +159,7 @@ class NevisLearnerRun:
 class NevisStepRun:
   """The learner's compiled train step in a bare loop on one batch: no data path, no meter, no learner loop."""
 
-  def __init__(self, learner_run: NevisLearnerRun):
+  def __init__(self, learner_run: NevisLearnerRun, xla_defaults: bool = False):
     import jax
     import numpy as np
 
@@ -167,7 +170,8 @@ class NevisStepRun:
     plan = learner.plan(task, len(task.train))
     start = learner.starting_point(task, learner_run.state, plan.outputs)
     fns = learner._functions
-    self.step = jax.jit(fns.definitions["train_step_single_label"][0], **compiler_options.jit_options())
+    options = {} if xla_defaults else compiler_options.jit_options()
+    self.step = jax.jit(fns.definitions["train_step_single_label"][0], **options)
     batch = task.train.batch_at(0, plan.batch_size, seed=plan.data_seed)
     labels = padded_labels(batch["labels"], plan.outputs, False)
     fixed = finetune_search.fixed_arguments(plan, task.info.num_classes)
