@@ -74,3 +74,18 @@ def test_the_meter_gives_one_function_for_equal_compiler_options():
   first = meter.jit(jnp.sin, compiler_options={"a": "1", "b": "2"})
   assert meter.jit(jnp.sin, compiler_options={"b": "2", "a": "1"}) is first
   assert meter.jit(jnp.sin, compiler_options={"a": "1"}) is not first
+
+
+def test_a_learners_compiled_functions_get_the_options():
+  from nevis.learners import finetuning_steps
+  seen = []
+
+  def jit(fn, **kwargs):  # what `task.jit` receives
+    seen.append(kwargs)
+    return fn
+
+  functions = finetuning_steps.functions(4, (1,), "cifar", 8, 1e-4, 0.9)
+  functions.get(jit, "train_step_single_label")
+  functions.get(jit, "head_init")
+  assert seen[0].get("compiler_options", {}) == compiler_options.compiler_options()
+  assert seen[1]["static_argnums"] == (1,) and seen[1].get("compiler_options", {}) == seen[0].get("compiler_options", {})

@@ -21,19 +21,19 @@ TWO_TASKS = ["--set", "stream_options.num_tasks=2"]
 HOSTILE = ["--import", "tests.nevis.hostile_learners"]
 
 
-def _interruptible() -> None:
-  # A shell's background job (`cmd &`, as some CI runners start tests) ignores SIGINT, and Python then keeps
-  # it ignored; the runs here must get Python's default handler, as a run started from a terminal does.
-  signal.signal(signal.SIGINT, signal.SIG_DFL)
+# A shell's background job (`cmd &`, as some CI runners start tests) ignores SIGINT, and Python keeps it
+# ignored; the runs here get Python's default handler, as a run started from a terminal does. Set in the child
+# (not by preexec_fn: forking a multi-threaded JAX process is unsafe).
+_INTERRUPTIBLE = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                  "runpy.run_module('nevis.cli', run_name='__main__', alter_sys=True)")
 
 
 def nevis_process(cwd, *args, env=None, wait=True):
-  command = [sys.executable, "-m", "nevis.cli", *args]
+  command = [sys.executable, "-c", _INTERRUPTIBLE, *args]
   if not wait:
     return subprocess.Popen(command, cwd=cwd, env=subprocess_env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, preexec_fn=_interruptible)
-  return subprocess.run(command, cwd=cwd, env=subprocess_env(env), capture_output=True, text=True, timeout=300,
-                        preexec_fn=_interruptible)
+                            text=True)
+  return subprocess.run(command, cwd=cwd, env=subprocess_env(env), capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")
