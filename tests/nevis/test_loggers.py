@@ -89,9 +89,12 @@ def test_wandb_runs_offline_and_a_resumed_run_continues_the_same_wandb_run(run_c
   code, _, err = run_cli("run", "--resume", "--workdir", "w", "--no-plot", "--no-progress")
   assert code == 0, err
   run_id = (tmp_path / "w" / "wandb" / "nevis-run-id").read_text().strip()
+  # Two processes, one W&B run: each process writes its own folder, named by start time and run id (W&B
+  # adds "-1" when both start in the same second), holding that one run's log.
   runs = glob.glob(f"{tmp_path}/w/wandb/offline-run-*")
-  assert len(runs) == 2 and all(run.endswith(f"-{run_id}") for run in runs)  # two processes, one W&B run
-  records = b"".join(open(path, "rb").read() for path in glob.glob(f"{tmp_path}/w/wandb/offline-run-*/run-{run_id}.wandb"))
+  logs = glob.glob(f"{tmp_path}/w/wandb/offline-run-*/run-*.wandb")
+  assert len(runs) == 2 and sorted(logs) == sorted(f"{run}/run-{run_id}.wandb" for run in runs)
+  records = b"".join(open(path, "rb").read() for path in logs)
   for key in (b"task/error", b"task/cumulative_train_flops", b"task/position", b"learner/loss", b"learner/step"):
     assert key in records, key
 
