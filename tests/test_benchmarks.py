@@ -31,14 +31,48 @@ def test_attention_benchmark_checks_kernels_and_times_methods():
 TRAIN_THROUGHPUT = ROOT / "benchmarks" / "train_throughput.py"
 
 
-def test_train_throughput_without_torch_says_how_to_install_it():
+CONV_KERNELS = ROOT / "benchmarks" / "conv_kernels.py"
+
+
+@pytest.mark.parametrize("script", [TRAIN_THROUGHPUT, CONV_KERNELS], ids=lambda path: path.stem)
+def test_a_torch_benchmark_without_torch_says_how_to_install_it(script):
   # `import torch` fails as if it were not installed: one line, exit status 0.
   hide_torch = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
                 "runpy.run_path(sys.argv[0], run_name='__main__')")
-  result = subprocess.run([sys.executable, "-c", hide_torch, str(TRAIN_THROUGHPUT)], capture_output=True, text=True,
+  result = subprocess.run([sys.executable, "-c", hide_torch, str(script)], capture_output=True, text=True,
                           timeout=120)
   assert result.returncode == 0, result.stderr
   assert result.stdout.count("\n") == 1 and "pip install torch==2.13.0" in result.stdout
+
+
+def test_conv_kernels_lists_every_convolution_of_the_network_once_with_its_count():
+  sys.path.insert(0, str(ROOT / "benchmarks"))
+  try:
+    import conv_kernels
+  finally:
+    sys.path.remove(str(ROOT / "benchmarks"))
+  # The mini ResNet: the stem; stage 0 two 16->16 convolutions; stages 1 and 2 a strided 3x3, a strided 1x1
+  # projection and a 3x3 at the new side.
+  assert conv_kernels.network_convolutions(16, (1, 1, 1), 32) == [
+      (32, 3, 16, 3, 1), (32, 16, 16, 3, 1), (32, 16, 16, 3, 1),
+      (32, 16, 32, 3, 2), (32, 16, 32, 1, 2), (16, 32, 32, 3, 1),
+      (16, 32, 64, 3, 2), (16, 32, 64, 1, 2), (8, 64, 64, 3, 1)]
+  # A second block in a stage has no projection and keeps the side.
+  assert conv_kernels.network_convolutions(8, (2,), 16) == [(16, 3, 8, 3, 1)] + [(16, 8, 8, 3, 1)] * 4
+
+
+def test_conv_kernels_times_xla_against_torch():
+  pytest.importorskip("torch")  # a benchmark-only dependency, not installed with nevis[test]
+  result = subprocess.run(
+      [sys.executable, str(CONV_KERNELS), "--batch", "2", "--width", "4", "--blocks", "1,1", "--image-size", "8",
+       "--calls", "2", "--repeats", "2"], capture_output=True, text=True, timeout=600, check=True)
+  rows = re.findall(r"^\s+\d+x\d+x\d+->\d+\s+(\d) +(\d) +(\d) \|", result.stdout, re.M)
+  assert rows == [("3", "1", "1"), ("3", "1", "2"), ("3", "2", "1"), ("1", "2", "1"), ("3", "1", "1")]
+  total = re.search(r"all, per step \| +([\d.]+) +([\d.]+) +([\d.]+)x \| +([\d.]+) +([\d.]+) +([\d.]+)x",
+                    result.stdout)
+  xla_fwd, torch_fwd, ratio_fwd, xla_both, torch_both, ratio_both = map(float, total.groups())
+  assert ratio_fwd == pytest.approx(torch_fwd / xla_fwd, rel=0.05, abs=0.01)
+  assert ratio_both == pytest.approx(torch_both / xla_both, rel=0.05, abs=0.01)
 
 
 def test_train_throughput_compares_the_learner_with_torch():
