@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
 
-from nevis.learners.resnet import ResNet, feature_dim
+from nevis.learners import resnet
+from nevis.learners.resnet import ResNet, feature_dim, tap_convolution
 
 
 def _rngs() -> nnx.Rngs:
@@ -72,3 +75,49 @@ def test_imagenet_stem_is_7x7_stride_2_with_max_pool():
   assert stem.shape == (2, 8, 8, 8)
   with pytest.raises(ValueError, match="stem"):
     ResNet(width=4, blocks_per_stage=(1,), stem="vit", rngs=nnx.Rngs(0))
+
+
+def _xla_convolution(images, kernel):
+  return jax.lax.conv_general_dilated(images, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+@pytest.mark.parametrize("kernel_size, channels", [(3, 3), (3, 1), (4, 4), (1, 3)])
+def test_tap_convolution_is_the_convolution_with_its_gradients(kernel_size, channels):
+  rng = np.random.default_rng(kernel_size * 10 + channels)
+  images = jnp.asarray(rng.normal(size=(2, 7, 6, channels)), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=(kernel_size, kernel_size, channels, 5)), jnp.float32)
+  expected = _xla_convolution(images, kernel)
+  np.testing.assert_allclose(tap_convolution(images, kernel), expected, rtol=1e-5, atol=1e-5)
+  # Hand-checked corner: output (0, 0) of a 3x3 kernel sees the top-left 2x2 of the image (SAME pads 1).
+  if kernel_size == 3:
+    corner = jnp.einsum("hwc,hwcf->f", images[0, :2, :2], kernel[1:, 1:])
+    np.testing.assert_allclose(tap_convolution(images, kernel)[0, 0, 0], corner, rtol=1e-5)
+  cotangent = jnp.asarray(rng.normal(size=expected.shape), jnp.float32)
+  tap_gradients = jax.vjp(tap_convolution, images, kernel)[1](cotangent)
+  xla_gradients = jax.vjp(_xla_convolution, images, kernel)[1](cotangent)
+  for tap, xla in zip(tap_gradients, xla_gradients):
+    np.testing.assert_array_equal(tap, xla)  # the backward pass is the convolution's own
+
+
+def _stem_input_channels(model, images) -> list[int]:
+  """Input channels of every convolution in the forward pass, as lowered for XLA."""
+  text = jax.jit(lambda images: model(images, train=False)).lower(images).as_text()
+  return [int(c) for c in re.findall(r"stablehlo\.convolution.*: \(tensor<\d+x\d+x\d+x(\d+)xf32>", text)]
+
+
+def test_on_cpu_the_cifar_stem_of_colour_images_is_summed_taps_and_computes_the_same(monkeypatch):
+  if jax.default_backend() != "cpu":
+    pytest.skip("the taps are a CPU choice")
+  model = ResNet(width=4, blocks_per_stage=(1, 1), rngs=_rngs())
+  images = jnp.asarray(np.random.default_rng(3).normal(size=(2, 8, 8, 3)), jnp.float32)
+  taps = model(images, train=False)
+  monkeypatch.setattr(resnet.jax, "default_backend", lambda: "gpu")  # the convolution path, as off CPU
+  convolved = model(images, train=False)
+  np.testing.assert_allclose(taps, convolved, rtol=1e-5, atol=1e-6)
+  monkeypatch.undo()
+  assert 3 not in _stem_input_channels(model, images)
+  # Not for the imagenet stem (7x7 stride 2) nor for inputs with many channels.
+  imagenet = ResNet(width=4, blocks_per_stage=(1,), stem="imagenet", rngs=_rngs())
+  assert 3 in _stem_input_channels(imagenet, jnp.zeros((2, 16, 16, 3)))
+  wide = ResNet(width=4, blocks_per_stage=(1,), input_channels=8, rngs=_rngs())
+  assert 8 in _stem_input_channels(wide, jnp.zeros((2, 8, 8, 8)))
