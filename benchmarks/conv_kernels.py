@@ -12,7 +12,8 @@ change it; the CIFAR stem) is timed alone, in one process, blocks interleaved an
   - forward: the convolution of a (batch, H, W, C) float32 input, as the train step's forward pass;
   - forward+backward: the forward and the gradients a train step needs, of the weights and (for every layer
     but the stem, whose input is the images) of the input.
-XLA: `jax.jit` with the learners' compiler options (`learners/compiler_options.py`), NHWC, as the network.
+XLA: `jax.jit` with the learners' compiler options (`learners/compiler_options.py`), NHWC, as the network
+(on CPU its stem as summed taps, `learners/resnet.py`).
 PyTorch: `torch.nn.functional.conv2d` on channels-last tensors (its fastest layout here; oneDNN's kernels),
 `torch.autograd.grad` for the gradients. Both use every core this process may run on.
 The totals weight each convolution by how often the network has it: the convolution time of one train step.
@@ -62,6 +63,8 @@ def main() -> None:
     return
   import jax
 
+  from nevis.learners import resnet
+
   threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
   torch.set_num_threads(threads)
   blocks = tuple(int(b) for b in args.blocks.split(","))
@@ -73,11 +76,15 @@ def main() -> None:
   print(f"{'input':>14s} {'k':>3s} {'s':>2s} {'x':>2s} | {'forward, ms':>22s} | {'forward+backward, ms':>22s}")
   print(f"{'':>14s} {'':>3s} {'':>2s} {'':>2s} | {'XLA':>6s} {'torch':>6s} {'ratio':>7s} | {'XLA':>6s} "
         f"{'torch':>6s} {'ratio':>7s}")
+  if resnet.stem_uses_taps(3):
+    print("the stem (first row) as the network computes it on this backend: XLA's summed taps "
+          "(learners/resnet.py `tap_convolution`), the convolution's gradients")
   totals = {"xla fwd": 0.0, "torch fwd": 0.0, "xla fwd+bwd": 0.0, "torch fwd+bwd": 0.0}
   for index, shape in enumerate(counts):
     side, cin, cout, kernel, stride = shape
     kernels = {
-        "xla": _xla_kernels(jax, args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0),
+        "xla": _xla_kernels(jax, args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0,
+                            taps=index == 0 and resnet.stem_uses_taps(cin)),
         "torch": _torch_kernels(torch, args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0),
     }
     times = {f"{lib} {part}": [] for lib in kernels for part in ("fwd", "fwd+bwd")}
@@ -116,14 +123,17 @@ def _ready(result) -> None:
       leaf.block_until_ready()
 
 
-def _xla_kernels(jax, batch, side, cin, cout, kernel, stride, *, input_gradient: bool):
-  from nevis.learners import compiler_options
+def _xla_kernels(jax, batch, side, cin, cout, kernel, stride, *, input_gradient: bool, taps: bool):
+  from nevis.learners import compiler_options, resnet
 
   x = jax.random.normal(jax.random.key(0), (batch, side, side, cin))
   w = jax.random.normal(jax.random.key(1), (kernel, kernel, cin, cout)) * 0.1
 
   def conv(x, w):  # "SAME", as the network's flax convolutions
     return jax.lax.conv_general_dilated(x, w, (stride, stride), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+  if taps:  # the stem as the network computes it on this backend
+    conv = resnet.tap_convolution
 
   dy = jax.random.normal(jax.random.key(2), jax.eval_shape(conv, x, w).shape)
 

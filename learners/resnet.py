@@ -47,6 +47,11 @@ def tap_convolution(images: jax.Array, kernel: jax.Array) -> jax.Array:
   return out
 
 
+def stem_uses_taps(input_channels: int) -> bool:
+  """Whether the CIFAR stem of inputs with this many channels is `tap_convolution` on this backend."""
+  return input_channels <= _TAP_MAX_CHANNELS and jax.default_backend() == "cpu"
+
+
 def _convolution(images: jax.Array, kernel: jax.Array) -> jax.Array:
   return jax.lax.conv_general_dilated(images, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
@@ -129,7 +134,7 @@ class ResNet(nnx.Module):
     self.feature_dim = in_channels
 
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-    if not self.pooled_stem and images.shape[-1] <= _TAP_MAX_CHANNELS and jax.default_backend() == "cpu":
+    if not self.pooled_stem and stem_uses_taps(images.shape[-1]):
       x = tap_convolution(images.astype(self.stem.kernel.dtype), self.stem.kernel[...])
     else:
       x = self.stem(images)
