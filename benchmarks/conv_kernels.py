@@ -25,7 +25,7 @@ import os
 import statistics
 import time
 
-INSTALL = "pip install torch==2.13.0"
+from train_throughput import import_torch  # a sibling script: `python benchmarks/conv_kernels.py` finds it
 
 
 def network_convolutions(width: int, blocks_per_stage, image_size: int) -> list[tuple[int, int, int, int, int]]:
@@ -55,18 +55,14 @@ def main() -> None:
   parser.add_argument("--calls", type=int, default=100, help="calls per timed block")
   parser.add_argument("--repeats", type=int, default=5, help="timed blocks per kernel, interleaved")
   args = parser.parse_args()
-  try:
-    import torch
-  except ImportError:
-    print(f"conv_kernels: PyTorch is not installed, so there is nothing to compare with; `{INSTALL}` "
-          "(the CPU wheel is enough) and run again")
+  torch = import_torch("conv_kernels")
+  if torch is None:
     return
   import jax
 
   from nevis.learners import resnet
 
-  threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-  torch.set_num_threads(threads)
+  threads = torch.get_num_threads()
   blocks = tuple(int(b) for b in args.blocks.split(","))
   convolutions = network_convolutions(args.width, blocks, args.image_size)
   counts = {shape: convolutions.count(shape) for shape in convolutions}

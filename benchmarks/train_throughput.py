@@ -50,14 +50,10 @@ def main() -> None:
   parser.add_argument("--set", dest="overrides", action="append", default=[], help="learner option key=value")
   parser.add_argument("--torch", default=DEFAULT_VARIANTS, help="comma-separated torch variants")
   args = parser.parse_args()
-  try:
-    import torch
-  except ImportError:
-    print(f"train_throughput: PyTorch is not installed, so there is nothing to compare with; `{INSTALL}` "
-          "(the CPU wheel is enough) and run again")
+  torch = import_torch("train_throughput")
+  if torch is None:
     return
-  threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-  torch.set_num_threads(threads)
+  threads = torch.get_num_threads()
   import numpy as np
 
   rng = np.random.default_rng(0)
@@ -107,6 +103,19 @@ def main() -> None:
     best = max(peers, key=medians.get)
     print(f"nevis / fastest PyTorch ({best}): {medians['nevis'] / medians[best]:.2f}x  (goal >= 1.0 on CPU); "
           f"load average {_load()}")
+
+
+def import_torch(script: str):
+  """PyTorch with a thread per core this process may run on (as XLA's CPU client), or None after saying in
+  one line how to install it."""
+  try:
+    import torch
+  except ImportError:
+    print(f"{script}: PyTorch is not installed, so there is nothing to compare with; `{INSTALL}` "
+          "(the CPU wheel is enough) and run again")
+    return None
+  torch.set_num_threads(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+  return torch
 
 
 def _load() -> str:

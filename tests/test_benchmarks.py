@@ -37,10 +37,11 @@ CONV_KERNELS = ROOT / "benchmarks" / "conv_kernels.py"
 @pytest.mark.parametrize("script", [TRAIN_THROUGHPUT, CONV_KERNELS], ids=lambda path: path.stem)
 def test_a_torch_benchmark_without_torch_says_how_to_install_it(script):
   # `import torch` fails as if it were not installed: one line, exit status 0.
-  hide_torch = ("import runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
-                "runpy.run_path(sys.argv[0], run_name='__main__')")
+  # The script runs as `python benchmarks/<script>.py` would: its folder first on sys.path.
+  hide_torch = ("import os, runpy, sys; sys.modules['torch'] = None; sys.argv = sys.argv[1:]; "
+                "sys.path.insert(0, os.path.dirname(sys.argv[0])); runpy.run_path(sys.argv[0], run_name='__main__')")
   result = subprocess.run([sys.executable, "-c", hide_torch, str(script)], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, cwd=ROOT.parent)
   assert result.returncode == 0, result.stderr
   assert result.stdout.count("\n") == 1 and "pip install torch==2.13.0" in result.stdout
 
