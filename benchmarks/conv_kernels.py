@@ -25,6 +25,7 @@ import os
 import statistics
 import time
 
+import jax
 from train_throughput import import_torch  # a sibling script: `python benchmarks/conv_kernels.py` finds it
 
 
@@ -38,11 +39,10 @@ def network_convolutions(width: int, blocks_per_stage, image_size: int) -> list[
     for block in range(blocks):
       stride = 2 if stage > 0 and block == 0 else 1
       convolutions.append((side, channels, out, 3, stride))
-      if stride != 1 or channels != out:
+      convolutions.append((side // stride, out, out, 3, 1))
+      if stride != 1 or channels != out:  # the projection of the shortcut, after the block's two
         convolutions.append((side, channels, out, 1, stride))
-      side //= stride
-      convolutions.append((side, out, out, 3, 1))
-      channels = out
+      side, channels = side // stride, out
   return convolutions
 
 
@@ -58,8 +58,6 @@ def main() -> None:
   torch = import_torch("conv_kernels")
   if torch is None:
     return
-  import jax
-
   from nevis.learners import resnet
 
   threads = torch.get_num_threads()
@@ -79,7 +77,7 @@ def main() -> None:
   for index, shape in enumerate(counts):
     side, cin, cout, kernel, stride = shape
     kernels = {
-        "xla": _xla_kernels(jax, args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0,
+        "xla": _xla_kernels(args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0,
                             taps=index == 0 and resnet.stem_uses_taps(cin)),
         "torch": _torch_kernels(torch, args.batch, side, cin, cout, kernel, stride, input_gradient=index > 0),
     }
@@ -109,17 +107,11 @@ def _time_ms(fn, calls: int) -> float:
   started = time.perf_counter()
   for _ in range(calls):
     result = fn()
-  _ready(result)
+  jax.block_until_ready(result)  # PyTorch's CPU results are ready already
   return (time.perf_counter() - started) / calls * 1e3
 
 
-def _ready(result) -> None:
-  for leaf in result if isinstance(result, tuple) else (result,):
-    if hasattr(leaf, "block_until_ready"):
-      leaf.block_until_ready()
-
-
-def _xla_kernels(jax, batch, side, cin, cout, kernel, stride, *, input_gradient: bool, taps: bool):
+def _xla_kernels(batch, side, cin, cout, kernel, stride, *, input_gradient: bool, taps: bool):
   from nevis.learners import compiler_options, resnet
 
   x = jax.random.normal(jax.random.key(0), (batch, side, side, cin))

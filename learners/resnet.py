@@ -28,7 +28,9 @@ from flax import nnx
 _BN_MOMENTUM = 0.9
 _BN_EPSILON = 1e-5
 STEMS = ("cifar", "imagenet")
-_TAP_MAX_CHANNELS = 4  # grey, RGB, RGBA: the input of a stem; above this XLA's convolution is the faster
+# Grey, RGB, RGBA. Forward of a 3x3 stem to 16 channels at batch 16, 32 px, 2 cores (taps vs XLA's convolution):
+# 1 channel 0.06 vs 0.45 ms, 3: 0.18 vs 0.49, 4: 0.38 vs 0.62, 6: 0.61 vs 0.70, 8: 0.95 vs 0.45.
+_TAP_MAX_CHANNELS = 4
 
 
 @jax.custom_vjp
