@@ -67,7 +67,7 @@ class FinetuningLearner(Learner):
     super().__init__(**options)
     c = self.config
     self._functions = finetuning_steps.functions(c.width, c.blocks_per_stage, c.stem, c.image_size, c.weight_decay,
-                                                 c.momentum)
+                                                 c.momentum, c.compute_dtype)
 
   # --- strategy hooks -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from nevis.options import option
 
 BATCH_FRACTION = 0.0025  # dm_nevis BatchSizeStrategy.ADAPTIVE
 SEARCHES = ("grid", "random")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 TRIAL_SCORES = ("best", "final")  # a trial's score: its best dev check, or its last (dm_nevis)
 
 
@@ -35,6 +36,9 @@ class FinetuningConfig(SearchConfig):
                                              minimum=1)
   stem: str = option("cifar", "first layer: cifar (3x3 conv) or imagenet (7x7 stride 2, max-pool)", choices=STEMS)
   image_size: int = option(32, "side of the network's input in pixels (central square, resized)", minimum=1)
+  compute_dtype: str = option("float32", "dtype of the backbone's convolutions and activations; bfloat16 is mixed "
+                              "precision (parameters, BatchNorm statistics, head and loss stay float32)",
+                              choices=COMPUTE_DTYPES)
   num_steps: int = option(1000, "steps per trial; with num_epochs > 0, the most a trial takes", minimum=1)
   num_epochs: float = option(4.0, "epochs per trial, at least min_steps (0: num_steps steps)", minimum=0)
   min_steps: int = option(200, "the fewest steps of a trial when num_epochs > 0", minimum=0)

@@ -6,7 +6,9 @@ Stem `cifar` (dm_nevis `CifarResNet18/34`): a 3x3 stride-1 convolution, no max-p
 image than the CIFAR stem). Then stages of BasicBlocks with `width * 2**i` channels, stride 2 at the start
 of every stage but the first, a 1x1 projection where the shape changes (haiku's use_projection
 (False, True, True, True)), BatchNorm (momentum 0.9, eps 1e-5 as NEVIS) and a global average pool.
-`ResNet(...)(images, train=...)` returns features (B, feature_dim).
+`ResNet(...)(images, train=...)` returns features (B, feature_dim), always float32. `dtype` is the compute dtype
+of the convolutions and activations (bfloat16 for mixed precision); parameters and BatchNorm statistics stay
+float32 whatever it is, so checkpoints do not depend on it.
 
 Blocks are attributes named `stage{i}_block{j}` rather than list items so that `nnx.to_pure_dict` gives
 string keys only: learner state then survives any checkpoint format unchanged.
@@ -71,21 +73,23 @@ def _tap_backward(residuals, cotangent):
 tap_convolution.defvjp(_tap_forward, _tap_backward)
 
 
-def _batch_norm(num_features: int, rngs: nnx.Rngs) -> nnx.BatchNorm:
-  return nnx.BatchNorm(num_features, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, rngs=rngs)
+def _batch_norm(num_features: int, dtype, rngs: nnx.Rngs) -> nnx.BatchNorm:
+  # Flax computes the batch statistics (and keeps the running ones) in float32 whatever `dtype` is.
+  return nnx.BatchNorm(num_features, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, dtype=dtype, rngs=rngs)
 
 
 class BasicBlock(nnx.Module):
   """Two 3x3 convolutions with a residual connection (He et al. 2016)."""
 
-  def __init__(self, in_channels: int, out_channels: int, stride: int, *, rngs: nnx.Rngs):
-    self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=stride, use_bias=False, rngs=rngs)
-    self.bn1 = _batch_norm(out_channels, rngs)
-    self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), use_bias=False, rngs=rngs)
-    self.bn2 = _batch_norm(out_channels, rngs)
+  def __init__(self, in_channels: int, out_channels: int, stride: int, *, dtype=jnp.float32, rngs: nnx.Rngs):
+    self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=stride, use_bias=False, dtype=dtype, rngs=rngs)
+    self.bn1 = _batch_norm(out_channels, dtype, rngs)
+    self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), use_bias=False, dtype=dtype, rngs=rngs)
+    self.bn2 = _batch_norm(out_channels, dtype, rngs)
     if stride != 1 or in_channels != out_channels:
-      self.projection = nnx.Conv(in_channels, out_channels, (1, 1), strides=stride, use_bias=False, rngs=rngs)
-      self.projection_bn = _batch_norm(out_channels, rngs)
+      self.projection = nnx.Conv(in_channels, out_channels, (1, 1), strides=stride, use_bias=False, dtype=dtype,
+                                 rngs=rngs)
+      self.projection_bn = _batch_norm(out_channels, dtype, rngs)
     else:
       self.projection = None
       self.projection_bn = None
@@ -110,6 +114,7 @@ class ResNet(nnx.Module):
       blocks_per_stage: Sequence[int],
       input_channels: int = 3,
       stem: str = "cifar",
+      dtype=jnp.float32,
       rngs: nnx.Rngs,
   ):
     if width < 1 or not blocks_per_stage or any(b < 1 for b in blocks_per_stage):
@@ -117,11 +122,12 @@ class ResNet(nnx.Module):
     if stem not in STEMS:
       raise ValueError(f"stem must be one of {STEMS}; got {stem!r}")
     self.pooled_stem = stem == "imagenet"
+    self.dtype = jnp.dtype(dtype)
     if self.pooled_stem:
-      self.stem = nnx.Conv(input_channels, width, (7, 7), strides=2, use_bias=False, rngs=rngs)
+      self.stem = nnx.Conv(input_channels, width, (7, 7), strides=2, use_bias=False, dtype=dtype, rngs=rngs)
     else:
-      self.stem = nnx.Conv(input_channels, width, (3, 3), use_bias=False, rngs=rngs)
-    self.stem_bn = _batch_norm(width, rngs)
+      self.stem = nnx.Conv(input_channels, width, (3, 3), use_bias=False, dtype=dtype, rngs=rngs)
+    self.stem_bn = _batch_norm(width, dtype, rngs)
     names = []
     in_channels = width
     for stage, num_blocks in enumerate(blocks_per_stage):
@@ -129,7 +135,7 @@ class ResNet(nnx.Module):
       for block in range(num_blocks):
         stride = 2 if stage > 0 and block == 0 else 1
         name = f"stage{stage}_block{block}"
-        setattr(self, name, BasicBlock(in_channels, out_channels, stride, rngs=rngs))
+        setattr(self, name, BasicBlock(in_channels, out_channels, stride, dtype=dtype, rngs=rngs))
         names.append(name)
         in_channels = out_channels
     self.block_names = tuple(names)
@@ -137,7 +143,7 @@ class ResNet(nnx.Module):
 
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
     if not self.pooled_stem and stem_uses_taps(images.shape[-1]):
-      x = tap_convolution(images.astype(self.stem.kernel.dtype), self.stem.kernel[...])
+      x = tap_convolution(images.astype(self.dtype), self.stem.kernel[...].astype(self.dtype))
     else:
       x = self.stem(images)
     x = jax.nn.relu(self.stem_bn(x, use_running_average=not train))
@@ -145,7 +151,7 @@ class ResNet(nnx.Module):
       x = nnx.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
     for name in self.block_names:
       x = getattr(self, name)(x, train=train)
-    return jnp.mean(x, axis=(1, 2))
+    return jnp.mean(x.astype(jnp.float32), axis=(1, 2))  # the head and the loss always see float32
 
 
 def feature_dim(width: int, blocks_per_stage: Sequence[int]) -> int:
