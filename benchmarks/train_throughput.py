@@ -1,85 +1,181 @@
 """Training throughput of nevis's fine-tuning learner against the same network, batch and optimiser in PyTorch.
 
-    python benchmarks/train_throughput.py [--batch 16] [--steps 100] [--repeats 5] [--learner previous]
+    python benchmarks/train_throughput.py [--preset cpu|resnet18|resnet34] [--batch 16] [--image-size 32]
+                                          [--classes 10] [--steps 100] [--repeats 5] [--learner previous]
                                           [--set key=value ...] [--torch eager,channels_last,compile]
 
 PyTorch is a benchmark-only dependency: `pip install torch==2.13.0` (the CPU wheel is enough). Without it
 the script says so in one line and exits 0.
 
+Presets (explicit flags and `--set` win over a preset's values):
+  - `cpu` (the default): the `mini` recipe's ResNet (width 16, one block in each of 3 stages) on 32x32
+    images, batch 16, 10 classes, float32.
+  - `resnet18`, `resnet34`: the issue's GPU configuration, the anchor of
+    ../shared/reference/training_anchor_h200.md: width 64, blocks (2, 2, 2, 2) or (3, 4, 6, 3), CIFAR stem,
+    64x64 images, batch 256, 100 classes, and `compute_dtype=bfloat16` where the learner has that option
+    (else float32, with a note). Goal on an H200: nevis >= 1.2x torch.compile (12,204 images/s, ResNet-34).
+`--image-size` is the side of the random images and the learner's `image_size` (unless `--set image_size=`).
+With the learner's `compute_dtype` bfloat16 (activations and convolutions in bfloat16; parameters, BatchNorm
+statistics and the loss in float32) torch runs forward and loss under `torch.autocast(device, bfloat16)`, as
+the anchor does; otherwise both sides are float32.
+
 What is timed, in one process, blocks interleaved (nevis, torch variants, nevis, ...) and the median taken:
   - nevis: `learner.train` of the fine-tuning learner (the `mini` recipe unless --set changes it) on a task
-    of random 32x32 images, through what the runner uses: `LearnerCalls.train` under the compute guard,
+    of random images, through what the runner uses: `LearnerCalls.train` under the compute guard,
     batches from `DataView.batch_at`, every step a metered `task.jit` call with its on-device augmentation
     (flips; the crop is the recipe's). One trial, no dev checks, no within-task checkpoints; each block is one
     `train` call of `--steps` steps, after a first one that compiles. `nevis step` is the same compiled step
     called in a bare loop on one fixed batch: what the learner's loop costs on top of it. `nevis step, XLA
-    defaults` is that step compiled without the learners' CPU compiler options (`learners/compiler_options.py`:
-    convolutions by Eigen rather than YNNPACK): what those options gain.
-  - torch: the same ResNet (`learners/resnet.py`: CIFAR stem, BasicBlocks, BatchNorm in training mode,
-    momentum 0.9, eps 1e-5), the same head width and loss (softmax cross-entropy), SGD with Nesterov momentum
+    defaults` (CPU only: the options apply to CPU alone) is that step compiled without the learners' CPU
+    compiler options (`learners/compiler_options.py`: convolutions by Eigen rather than YNNPACK).
+  - torch: the same ResNet (`learners/resnet.py`: CIFAR or ImageNet stem, BasicBlocks, BatchNorm in training
+    mode, momentum 0.9, eps 1e-5), the same loss (softmax cross-entropy), SGD with Nesterov momentum
     and weight decay on convolution and linear weights only, the warm-up + cosine learning rate set every
     step, in-memory uint8 batches in a fresh random order per epoch, normalised to [-1, 1] and randomly
     flipped as nevis does. Variants: `eager` (NCHW), `channels_last` (eager, NHWC memory layout, the layout
     XLA uses), `compile` (torch.compile of the whole step, channels-last).
-Fairness: both use every core this process may run on (`torch.set_num_threads(n)`; XLA's CPU client uses a
-thread per core), float32 everywhere, the same batch size and number of steps per block. The ratio is
-nevis's images/s over each torch variant's.
+On CPU both use every core this process may run on (`torch.set_num_threads(n)`; XLA's CPU client uses a
+thread per core). On a GPU (`jax.default_backend() == "gpu"`) torch runs on `cuda` (no CUDA in torch: the
+torch variants are skipped, said in one line) with cuDNN's autotuner on (as XLA autotunes), its images and
+labels on the GPU once and each batch gathered, normalised and flipped there; every timed block ends with
+`torch.cuda.synchronize()`. JAX may then take half the GPU's memory (`XLA_PYTHON_CLIENT_MEM_FRACTION`, unless
+set), not its default 75%, so that torch has room. Both sides run the same batch size and number of steps
+per block. The ratio is nevis's images/s over each torch variant's.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import statistics
 import sys
 import tempfile
 import time
+from typing import NamedTuple
 
 DEFAULT_VARIANTS = "eager,channels_last,compile"
 INSTALL = "pip install torch==2.13.0"
+# Per preset: learner options, then the image side, batch and classes (the script's own flags).
+PRESETS = {
+    "cpu": {"image_size": 32, "batch": 16, "classes": 10},
+    "resnet18": {"width": 64, "blocks_per_stage": (2, 2, 2, 2), "stem": "cifar", "compute_dtype": "bfloat16",
+                 "image_size": 64, "batch": 256, "classes": 100},
+    "resnet34": {"width": 64, "blocks_per_stage": (3, 4, 6, 3), "stem": "cifar", "compute_dtype": "bfloat16",
+                 "image_size": 64, "batch": 256, "classes": 100},
+}
+NETWORK_OPTIONS = ("width", "blocks_per_stage", "stem")
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser()
-  parser.add_argument("--batch", type=int, default=16, help="the mini recipe's batch on mini's tasks")
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="network, images, batch, classes")
+  parser.add_argument("--batch", type=int, help="default: the preset's (cpu: 16, the mini recipe's on mini)")
+  parser.add_argument("--image-size", type=int, help="side of the random images (cpu: 32; GPU presets: 64)")
+  parser.add_argument("--classes", type=int, help="default: the preset's (cpu: 10)")
   parser.add_argument("--steps", type=int, default=100, help="training steps per timed block")
   parser.add_argument("--repeats", type=int, default=5, help="timed blocks per variant, interleaved")
   parser.add_argument("--examples", type=int, default=2048)
-  parser.add_argument("--classes", type=int, default=10)
   parser.add_argument("--learner", default="previous")
   parser.add_argument("--set", dest="overrides", action="append", default=[], help="learner option key=value")
   parser.add_argument("--torch", default=DEFAULT_VARIANTS, help="comma-separated torch variants")
-  args = parser.parse_args()
+  return parser.parse_args(argv)
+
+
+class Setup(NamedTuple):
+  options: dict  # the learner's options
+  image_size: int  # side of the random images
+  batch: int
+  classes: int
+  notes: tuple[str, ...]  # what the preset asked for that this learner cannot do
+
+
+def resolve_options(args: argparse.Namespace, config_fields) -> Setup:
+  """The preset's values, then explicit flags, then `--set`; `config_fields`: the learner config's field names
+  (the GPU presets ask for bfloat16 only where the learner has `compute_dtype`)."""
+  from nevis.config import parse_override
+
+  preset = PRESETS[args.preset]
+  image_size, batch, classes = (preset[key] if getattr(args, key) is None else getattr(args, key)
+                                for key in ("image_size", "batch", "classes"))
+  options = {"num_epochs": 0, "num_steps": args.steps, "eval_every_steps": 0, "min_batch": batch, "max_batch": batch,
+             "image_size": image_size, **{key: preset[key] for key in NETWORK_OPTIONS if key in preset}}
+  explicit = {path[0]: value for path, value in map(parse_override, args.overrides)}
+  notes = []
+  if "compute_dtype" in preset and "compute_dtype" not in explicit:
+    if "compute_dtype" in config_fields:
+      options["compute_dtype"] = preset["compute_dtype"]
+    else:
+      notes.append(f"note: learner {args.learner!r} has no compute_dtype option yet: float32 on both sides, "
+                   f"not the preset's {preset['compute_dtype']}")
+  return Setup({**options, **explicit}, image_size, batch, classes, tuple(notes))
+
+
+def learner_config_fields(name: str) -> set[str]:
+  from nevis.registry import LEARNERS, import_modules
+
+  import_modules(())
+  return {field.name for field in dataclasses.fields(LEARNERS.get(name).Config)}
+
+
+def main(argv: list[str] | None = None) -> None:
+  args = parse_args(argv)
   torch = import_torch("train_throughput")
   if torch is None:
     return
   threads = torch.get_num_threads()
+  # Both frameworks share one GPU in this process: JAX's default preallocation (75%) would leave torch a quarter.
+  os.environ.setdefault("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.5")
+  import jax
   import numpy as np
 
+  setup = resolve_options(args, learner_config_fields(args.learner))
+  for note in setup.notes:
+    print(note, flush=True)
+  backend = jax.default_backend()
+  on_cpu = backend == "cpu"
+  device = "cpu" if on_cpu else "cuda"
+  variants = [v for v in args.torch.split(",") if v]
+  for variant in variants:
+    if variant not in DEFAULT_VARIANTS.split(","):
+      raise SystemExit(f"unknown torch variant {variant!r}; choose from {DEFAULT_VARIANTS}")
+  if not on_cpu and not (backend == "gpu" and torch.cuda.is_available()):
+    print(f"JAX runs on {backend} but torch {torch.__version__} has no CUDA device: the torch variants are skipped")
+    variants = []
+  elif not on_cpu:
+    torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its kernels, as XLA autotunes its own
+
   rng = np.random.default_rng(0)
-  images = rng.integers(0, 256, (args.examples, 32, 32, 3), dtype=np.uint8)
-  labels = rng.integers(0, args.classes, args.examples).astype(np.int32)
+  images = rng.integers(0, 256, (args.examples, setup.image_size, setup.image_size, 3), dtype=np.uint8)
+  labels = rng.integers(0, setup.classes, args.examples).astype(np.int32)
   with tempfile.TemporaryDirectory() as folder:
-    nevis_run = NevisLearnerRun(args, images, labels, folder)
-    runs = {"nevis": nevis_run, "nevis step": NevisStepRun(nevis_run),
-            "nevis step, XLA defaults": NevisStepRun(nevis_run, xla_defaults=True)}
-    variants = [v for v in args.torch.split(",") if v]
+    nevis_run = NevisLearnerRun(args.learner, setup, images, labels, folder)
+    config = nevis_run.config
+    dtype = getattr(config, "compute_dtype", "float32")
+    runs = {"nevis": nevis_run, "nevis step": NevisStepRun(nevis_run)}
+    if on_cpu:  # the learners' compiler options are CPU options: elsewhere this row would time the same step
+      runs["nevis step, XLA defaults"] = NevisStepRun(nevis_run, xla_defaults=True)
     for variant in variants:
-      if variant not in DEFAULT_VARIANTS.split(","):
-        raise SystemExit(f"unknown torch variant {variant!r}; choose from {DEFAULT_VARIANTS}")
-      runs[f"torch {variant}"] = TorchRun(torch, variant, args, images, labels, nevis_run.config)
-    print(f"batch {args.batch}, {args.steps} steps per block, {args.repeats} blocks each, {threads} threads; "
-          f"jax {nevis_run.jax_version}, torch {torch.__version__}; load average {_load()}", flush=True)
-    if os.getloadavg()[0] > threads:
+      runs[f"torch {variant}"] = TorchRun(torch, variant, device, setup, args.steps, images, labels, config)
+    print(f"{jax.devices()[0].device_kind} ({backend}): {config.image_size} px (images {setup.image_size}), width "
+          f"{config.width}, blocks {tuple(config.blocks_per_stage)}, {config.stem} stem, {dtype}, batch "
+          f"{setup.batch}, {setup.classes} classes; {args.steps} steps per block, {args.repeats} blocks each, "
+          f"{threads} threads; jax {jax.__version__}, torch {torch.__version__}; load average {_load()}", flush=True)
+    if config.image_size != setup.image_size:
+      print(f"note: nevis resizes the {setup.image_size} px images to {config.image_size} px; torch trains on them "
+            "as they are", flush=True)
+    if on_cpu and os.getloadavg()[0] > threads:
       print(f"note: the machine is busy (load {os.getloadavg()[0]:.1f} on {threads} cores): PyTorch's OpenMP threads "
             "slow down many-fold when cores are oversubscribed, so these ratios flatter nevis; compare on an idle "
             "machine, or on one core (`taskset -c 0 python ...`), where images per CPU-second are robust", flush=True)
     failed = {}
     for name, run in runs.items():  # warm-up: compilation
+      started = time.perf_counter()
       try:
         run.block()
       except Exception as error:  # torch.compile needs a C++ toolchain; report it and go on
         failed[name] = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160]}"
+      print(f"warm-up {name}: {time.perf_counter() - started:.1f} s", flush=True)
     runs = {name: run for name, run in runs.items() if name not in failed}
     rates = {name: [] for name in runs}
     cpu_rates = {name: [] for name in runs}
@@ -87,8 +183,8 @@ def main() -> None:
       for name, run in runs.items():
         started, cpu_started = time.perf_counter(), time.process_time()
         run.block()
-        rates[name].append(args.steps * args.batch / (time.perf_counter() - started))
-        cpu_rates[name].append(args.steps * args.batch / (time.process_time() - cpu_started))
+        rates[name].append(args.steps * setup.batch / (time.perf_counter() - started))
+        cpu_rates[name].append(args.steps * setup.batch / (time.process_time() - cpu_started))
   medians = {name: statistics.median(r) for name, r in rates.items()}
   for name, r in rates.items():
     print(f"{name:24s} {medians[name]:9.0f} images/s  {statistics.median(cpu_rates[name]):9.0f} per CPU-second  "
@@ -96,12 +192,13 @@ def main() -> None:
   for name, why in failed.items():
     print(f"{name:24s} failed: {why}")
   for name in medians:
-    if name.startswith("torch"):
+    if name.startswith("torch") and "nevis" in medians:
       print(f"ratio nevis / {name:17s} {medians['nevis'] / medians[name]:6.2f}")
   peers = [name for name in medians if name.startswith("torch")]
-  if peers:
+  if peers and "nevis" in medians:
     best = max(peers, key=medians.get)
-    print(f"nevis / fastest PyTorch ({best}): {medians['nevis'] / medians[best]:.2f}x  (goal >= 1.0 on CPU); "
+    goal = "goal >= 1.0 on CPU" if on_cpu else "goal >= 1.2 on GPU"
+    print(f"nevis / fastest PyTorch ({best}): {medians['nevis'] / medians[best]:.2f}x  ({goal}); "
           f"load average {_load()}")
 
 
@@ -125,35 +222,26 @@ def _load() -> str:
 class NevisLearnerRun:
   """`learner.train` of a fine-tuning learner, called as the runner calls it."""
 
-  def __init__(self, args, images, labels, folder: str):
+  def __init__(self, learner_name: str, setup: Setup, images, labels, folder: str):
     import jax
-    overrides = args.overrides
 
     from nevis import guard
-    from nevis.config import parse_override
     from nevis.learner_calls import LearnerCalls, RunTimings
     from nevis.meter import ComputeMeter
     from nevis.protocol import DataView, InitContext
-    from nevis.registry import LEARNERS, import_modules
+    from nevis.registry import LEARNERS
     from nevis.resources import ResourceMeter
     from nevis.task import SplitData, TaskInfo, TaskKind
 
-    import_modules(())
-    options = {"num_epochs": 0, "num_steps": args.steps, "eval_every_steps": 0, "min_batch": args.batch,
-               "max_batch": args.batch}
-    for text in overrides:
-      (key, *_), value = parse_override(text)
-      options[key] = value
-    self.learner = LEARNERS.get(args.learner)(**options)
+    self.learner = LEARNERS.get(learner_name)(**setup.options)
     self.config = self.learner.config
-    self.jax_version = jax.__version__
     self.meter = ComputeMeter()
-    self.calls = LearnerCalls(args.learner, self.meter, ResourceMeter(), RunTimings(), eval_batch_size=128,
+    self.calls = LearnerCalls(learner_name, self.meter, ResourceMeter(), RunTimings(), eval_batch_size=128,
                               checkpoint_every_steps=0)
-    class_names = tuple(f"class {i}" for i in range(args.classes))
+    class_names = tuple(f"class {i}" for i in range(setup.classes))
     info = TaskInfo("random", "random", 2000, TaskKind.SINGLE_LABEL, class_names, images.shape[1:])
-    train = DataView(SplitData(images, labels), args.classes, False)
-    dev = DataView(SplitData(images[:0], labels[:0]), args.classes, False)
+    train = DataView(SplitData(images, labels), setup.classes, False)
+    dev = DataView(SplitData(images[:0], labels[:0]), setup.classes, False)
     self.task = self.calls.training_task(info, train, dev, jax.random.key(1), folder)
     self._session = guard.session(self.meter.charge_guarded)
     self._session.__enter__()  # left open for the process: the guard is on during a run
@@ -203,31 +291,37 @@ class NevisStepRun:
 class TorchRun:
   """The same network, loss, optimiser and schedule in PyTorch, as a PyTorch user would write the loop."""
 
-  def __init__(self, torch, variant: str, args, images, labels, config):
-    self.torch, self.variant = torch, variant
-    self.batch, self.steps = args.batch, args.steps
+  def __init__(self, torch, variant: str, device: str, setup: Setup, steps: int, images, labels, config):
+    self.torch, self.variant, self.device = torch, variant, device
+    self.batch, self.steps = setup.batch, steps
     torch.manual_seed(0)
-    self.images = torch.from_numpy(images)  # (N, H, W, C) uint8, in memory
-    self.labels = torch.from_numpy(labels).long()
+    self.images = torch.from_numpy(images).to(device)  # (N, H, W, C) uint8, in the device's memory once
+    self.labels = torch.from_numpy(labels).long().to(device)
     self.channels_last = variant in ("channels_last", "compile")
-    net = torch_resnet(torch, config.width, config.blocks_per_stage, args.classes)
+    # As the anchor: forward and loss under autocast, parameters and optimiser in float32.
+    self.autocast = getattr(config, "compute_dtype", "float32") == "bfloat16"
+    net = torch_resnet(torch, config.width, config.blocks_per_stage, setup.classes, config.stem).to(device)
     if self.channels_last:
       net = net.to(memory_format=torch.channels_last)
     net.train()  # BatchNorm in training mode, as nevis's step
     decay = [p for name, p in net.named_parameters() if p.ndim > 1]  # conv and linear weights
     no_decay = [p for name, p in net.named_parameters() if p.ndim <= 1]  # biases, BatchNorm scales
-    self.lr = torch.tensor(0.0)
+    self.lr = torch.tensor(0.0)  # a host tensor: set every step without recompiling `compile` or a device sync
     self.optimizer = torch.optim.SGD([{"params": decay, "weight_decay": config.weight_decay},
                                       {"params": no_decay, "weight_decay": 0.0}],
                                      lr=self.lr, momentum=config.momentum, nesterov=True)
     self.net, self.loss = net, torch.nn.CrossEntropyLoss()
-    self.warmup = round(config.warmup_fraction * args.steps)
-    self.order, self.position = torch.randperm(len(self.images)), 0
+    self.warmup = round(config.warmup_fraction * steps)
+    self.order, self.position = self._permutation(), 0
     self.train_step = torch.compile(self._step) if variant == "compile" else self._step
+
+  def _permutation(self):
+    return self.torch.randperm(len(self.images), device=self.device)
 
   def _step(self, x, y):
     self.optimizer.zero_grad(set_to_none=True)
-    loss = self.loss(self.net(x), y)
+    with self.torch.autocast(self.device, dtype=self.torch.bfloat16, enabled=self.autocast):
+      loss = self.loss(self.net(x), y)
     loss.backward()
     self.optimizer.step()
     return loss
@@ -235,11 +329,11 @@ class TorchRun:
   def _batch(self):
     torch = self.torch
     if self.position + self.batch > len(self.order):
-      self.order, self.position = torch.randperm(len(self.images)), 0
+      self.order, self.position = self._permutation(), 0
     index = self.order[self.position:self.position + self.batch]
     self.position += self.batch
     x = self.images[index].permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
-    flip = torch.rand(len(index)) < 0.5
+    flip = torch.rand(len(index), device=self.device) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(3), x)
     if self.channels_last:
       x = x.contiguous(memory_format=torch.channels_last)
@@ -251,6 +345,8 @@ class TorchRun:
       x, y = self._batch()
       loss = self.train_step(x, y)
     float(loss.detach())
+    if self.device == "cuda":
+      self.torch.cuda.synchronize()
 
 
 def _warmup_cosine(step: int, peak: float, warmup: int, total: int, end: float = 1e-8) -> float:
@@ -260,8 +356,8 @@ def _warmup_cosine(step: int, peak: float, warmup: int, total: int, end: float =
   return end + (peak - end) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def torch_resnet(torch, width: int, blocks_per_stage, num_classes: int):
-  """`learners/resnet.py`'s ResNet with the CIFAR stem, and a linear head."""
+def torch_resnet(torch, width: int, blocks_per_stage, num_classes: int, stem: str = "cifar"):
+  """`learners/resnet.py`'s ResNet (CIFAR stem: 3x3; ImageNet stem: 7x7 stride 2 and a max-pool), a linear head."""
   nn = torch.nn
 
   def batch_norm(channels):
@@ -283,7 +379,10 @@ def torch_resnet(torch, width: int, blocks_per_stage, num_classes: int):
       y = self.bn2(self.conv2(y))
       return torch.relu(y + (x if self.projection is None else self.projection(x)))
 
-  layers = [nn.Conv2d(3, width, 3, 1, 1, bias=False), batch_norm(width), nn.ReLU()]
+  if stem == "imagenet":
+    layers = [nn.Conv2d(3, width, 7, 2, 3, bias=False), batch_norm(width), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+  else:
+    layers = [nn.Conv2d(3, width, 3, 1, 1, bias=False), batch_norm(width), nn.ReLU()]
   channels = width
   for stage, blocks in enumerate(blocks_per_stage):
     for block in range(blocks):
