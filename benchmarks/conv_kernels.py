@@ -1,4 +1,4 @@
-"""The convolutions of the fine-tuning ResNet, one by one: XLA (as the learners compile them) against PyTorch.
+"""The convolutions of the fine-tuning ResNet, one by one: XLA's kernels against PyTorch's (oneDNN).
 
     python benchmarks/conv_kernels.py [--batch 16] [--width 16] [--blocks 1,1,1] [--image-size 32]
                                       [--calls 100] [--repeats 5]
@@ -13,7 +13,9 @@ change it; the CIFAR stem) is timed alone, in one process, blocks interleaved an
   - forward+backward: the forward and the gradients a train step needs, of the weights and (for every layer
     but the stem, whose input is the images) of the input.
 XLA: `jax.jit` with the learners' compiler options (`learners/compiler_options.py`), NHWC, as the network
-(on CPU its stem as summed taps, `learners/resnet.py`).
+computes them with `cpu_convolutions: xla` (on CPU its stem as summed taps, `learners/resnet.py`); where the
+`onednn` extra is installed the learners use oneDNN's instead (`learners/cpu_convolutions.py`), the kernels
+PyTorch's column times.
 PyTorch: `torch.nn.functional.conv2d` on channels-last tensors (its fastest layout here; oneDNN's kernels),
 `torch.autograd.grad` for the gradients. Both use every core this process may run on.
 The totals weight each convolution by how often the network has it: the convolution time of one train step.

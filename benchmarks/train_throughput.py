@@ -26,8 +26,8 @@ What is timed, in one process, blocks interleaved (nevis, torch variants, nevis,
     (flips; the crop is the recipe's). One trial, no dev checks, no within-task checkpoints; each block is one
     `train` call of `--steps` steps, after a first one that compiles. `nevis step` is the same compiled step
     called in a bare loop on one fixed batch: what the learner's loop costs on top of it. `nevis step, XLA
-    defaults` (CPU only: the options apply to CPU alone) is that step compiled without the learners' CPU
-    compiler options (`learners/compiler_options.py`: convolutions by Eigen rather than YNNPACK).
+    defaults` (on CPU with XLA's convolutions only: with oneDNN's, `cpu_convolutions`, the options are moot) is
+    that step compiled without the learners' CPU options (`compiler_options.py`: Eigen's convolutions, not YNNPACK's).
   - torch: the same ResNet (`learners/resnet.py`: CIFAR or ImageNet stem, BasicBlocks, BatchNorm in training
     mode, momentum 0.9, eps 1e-5), the same loss (softmax cross-entropy), SGD with Nesterov momentum
     and weight decay on convolution and linear weights only, the warm-up + cosine learning rate set every
@@ -152,13 +152,16 @@ def main(argv: list[str] | None = None) -> None:
     nevis_run = NevisLearnerRun(args.learner, setup, images, labels, folder)
     config = nevis_run.config
     dtype = getattr(config, "compute_dtype", "float32")
+    from nevis.learners import cpu_convolutions  # oneDNN's convolutions where the `onednn` extra is installed
+    onednn = on_cpu and cpu_convolutions.uses_onednn(getattr(config, "cpu_convolutions", "xla"))
     runs = {"nevis": nevis_run, "nevis step": NevisStepRun(nevis_run)}
-    if on_cpu:  # the learners' compiler options are CPU options: elsewhere this row would time the same step
+    if on_cpu and not onednn:  # the learners' compiler options choose XLA's CPU convolution kernels: else moot
       runs["nevis step, XLA defaults"] = NevisStepRun(nevis_run, xla_defaults=True)
     for variant in variants:
       runs[f"torch {variant}"] = TorchRun(torch, variant, device, setup, args.steps, images, labels, config)
     print(f"{jax.devices()[0].device_kind} ({backend}): {config.image_size} px (images {setup.image_size}), width "
-          f"{config.width}, blocks {tuple(config.blocks_per_stage)}, {config.stem} stem, {dtype}, batch "
+          f"{config.width}, blocks {tuple(config.blocks_per_stage)}, {config.stem} stem, {dtype}, "
+          f"{'oneDNN' if onednn else 'XLA'} convolutions, batch "
           f"{setup.batch}, {setup.classes} classes; {args.steps} steps per block, {args.repeats} blocks each, "
           f"{threads} threads; jax {jax.__version__}, torch {torch.__version__}; load average {_load()}", flush=True)
     if config.image_size != setup.image_size:

@@ -47,8 +47,8 @@ from typing import Any
 
 import numpy as np
 
-from nevis.errors import LearnerError
-from nevis.learners import augment, finetune_search, finetuning_steps, recipe
+from nevis.errors import ConfigError, LearnerError
+from nevis.learners import augment, cpu_convolutions, finetune_search, finetuning_steps, recipe
 from nevis.learners.recipe import FinetuningConfig, adaptive_batch_size
 from nevis.learners.toolkit import Purpose, derive_key, head_outputs, key_words, map_batches, to_device
 from nevis.metrics.classification import mean_log_loss, task_error
@@ -66,8 +66,11 @@ class FinetuningLearner(Learner):
   def __init__(self, **options):
     super().__init__(**options)
     c = self.config
+    why = cpu_convolutions.check(c.cpu_convolutions)
+    if why:
+      raise ConfigError(why)
     self._functions = finetuning_steps.functions(c.width, c.blocks_per_stage, c.stem, c.image_size, c.weight_decay,
-                                                 c.momentum, c.compute_dtype)
+                                                 c.momentum, c.compute_dtype, c.cpu_convolutions)
 
   # --- strategy hooks -------------------------------------------------------------------------------
 

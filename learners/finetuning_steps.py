@@ -23,9 +23,9 @@ FINAL_LEARNING_RATE = 1e-8  # dm_nevis warmup_cosine_decay's final_learning_rate
 
 
 def build_resnet(width: int, blocks_per_stage: tuple[int, ...], stem: str, rngs: nnx.Rngs,
-                 compute_dtype: str = "float32") -> ResNet:
+                 compute_dtype: str = "float32", cpu_convolutions: str = "xla") -> ResNet:
   return ResNet(width=width, blocks_per_stage=tuple(blocks_per_stage), stem=stem, dtype=jnp.dtype(compute_dtype),
-                rngs=rngs)
+                convolutions=cpu_convolutions, rngs=rngs)
 
 
 def decay_mask(params) -> Any:
@@ -35,9 +35,11 @@ def decay_mask(params) -> Any:
 
 @functools.cache
 def functions(width: int, blocks_per_stage: tuple[int, ...], stem: str, image_size: int, weight_decay: float,
-              momentum: float, compute_dtype: str = "float32") -> toolkit.CompiledFunctions:
+              momentum: float, compute_dtype: str = "float32",
+              cpu_convolutions: str = "xla") -> toolkit.CompiledFunctions:
   """The compiled functions of one architecture (the seed is not part of it: keys are hashed on the host)."""
-  architecture = functools.partial(build_resnet, width, blocks_per_stage, stem, compute_dtype=compute_dtype)
+  architecture = functools.partial(build_resnet, width, blocks_per_stage, stem, compute_dtype=compute_dtype,
+                                   cpu_convolutions=cpu_convolutions)
   abstract = nnx.eval_shape(lambda: architecture(nnx.Rngs(0)))
   tx = optax.chain(
       optax.add_decayed_weights(weight_decay, mask=decay_mask),

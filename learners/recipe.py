@@ -10,6 +10,7 @@ import dataclasses
 import math
 import random
 
+from nevis.learners import cpu_convolutions
 from nevis.learners.augment import FLIP_POLICIES
 from nevis.learners.resnet import STEMS
 from nevis.learners.selection import SearchConfig
@@ -39,6 +40,9 @@ class FinetuningConfig(SearchConfig):
   compute_dtype: str = option("float32", "dtype of the backbone's convolutions and activations; bfloat16 is mixed "
                               "precision (parameters, BatchNorm statistics, head and loss stay float32)",
                               choices=COMPUTE_DTYPES)
+  cpu_convolutions: str = option("auto", "kernels of the convolutions on CPU: auto (oneDNN's where the onednn extra "
+                                 "is installed, else XLA's), onednn (refuse to start without it), xla; the results "
+                                 "agree to rounding, the FLOPs counted are the same", choices=cpu_convolutions.MODES)
   num_steps: int = option(1000, "steps per trial; with num_epochs > 0, the most a trial takes", minimum=1)
   num_epochs: float = option(4.0, "epochs per trial, at least min_steps (0: num_steps steps)", minimum=0)
   min_steps: int = option(200, "the fewest steps of a trial when num_epochs > 0", minimum=0)

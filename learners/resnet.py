@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from nevis.learners import cpu_convolutions
+
 _BN_MOMENTUM = 0.9
 _BN_EPSILON = 1e-5
 STEMS = ("cifar", "imagenet")
@@ -73,6 +75,17 @@ def _tap_backward(residuals, cotangent):
 tap_convolution.defvjp(_tap_forward, _tap_backward)
 
 
+def _conv_factory(dtype, convolutions: str, rngs: nnx.Rngs):
+  """`nnx.Conv` without bias, in `dtype`, its convolutions by the kernels `convolutions` chooses on CPU."""
+  hook = cpu_convolutions.conv_general_dilated(convolutions)
+
+  def conv(in_channels: int, out_channels: int, kernel_size, strides: int = 1) -> nnx.Conv:
+    return nnx.Conv(in_channels, out_channels, kernel_size, strides=strides, use_bias=False, dtype=dtype,
+                    conv_general_dilated=hook, rngs=rngs)
+
+  return conv
+
+
 def _batch_norm(num_features: int, dtype, rngs: nnx.Rngs) -> nnx.BatchNorm:
   # Flax computes the batch statistics (and keeps the running ones) in float32 whatever `dtype` is.
   return nnx.BatchNorm(num_features, momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, dtype=dtype, rngs=rngs)
@@ -81,14 +94,15 @@ def _batch_norm(num_features: int, dtype, rngs: nnx.Rngs) -> nnx.BatchNorm:
 class BasicBlock(nnx.Module):
   """Two 3x3 convolutions with a residual connection (He et al. 2016)."""
 
-  def __init__(self, in_channels: int, out_channels: int, stride: int, *, dtype=jnp.float32, rngs: nnx.Rngs):
-    self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), strides=stride, use_bias=False, dtype=dtype, rngs=rngs)
+  def __init__(self, in_channels: int, out_channels: int, stride: int, *, dtype=jnp.float32, convolutions: str = "xla",
+               rngs: nnx.Rngs):
+    conv = _conv_factory(dtype, convolutions, rngs)
+    self.conv1 = conv(in_channels, out_channels, (3, 3), strides=stride)
     self.bn1 = _batch_norm(out_channels, dtype, rngs)
-    self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), use_bias=False, dtype=dtype, rngs=rngs)
+    self.conv2 = conv(out_channels, out_channels, (3, 3))
     self.bn2 = _batch_norm(out_channels, dtype, rngs)
     if stride != 1 or in_channels != out_channels:
-      self.projection = nnx.Conv(in_channels, out_channels, (1, 1), strides=stride, use_bias=False, dtype=dtype,
-                                 rngs=rngs)
+      self.projection = conv(in_channels, out_channels, (1, 1), strides=stride)
       self.projection_bn = _batch_norm(out_channels, dtype, rngs)
     else:
       self.projection = None
@@ -115,6 +129,7 @@ class ResNet(nnx.Module):
       input_channels: int = 3,
       stem: str = "cifar",
       dtype=jnp.float32,
+      convolutions: str = "xla",
       rngs: nnx.Rngs,
   ):
     if width < 1 or not blocks_per_stage or any(b < 1 for b in blocks_per_stage):
@@ -122,11 +137,15 @@ class ResNet(nnx.Module):
     if stem not in STEMS:
       raise ValueError(f"stem must be one of {STEMS}; got {stem!r}")
     self.pooled_stem = stem == "imagenet"
+    if convolutions not in cpu_convolutions.MODES:
+      raise ValueError(f"convolutions must be one of {cpu_convolutions.MODES}; got {convolutions!r}")
     self.dtype = jnp.dtype(dtype)
+    self.convolutions = convolutions
+    conv = _conv_factory(dtype, convolutions, rngs)
     if self.pooled_stem:
-      self.stem = nnx.Conv(input_channels, width, (7, 7), strides=2, use_bias=False, dtype=dtype, rngs=rngs)
+      self.stem = conv(input_channels, width, (7, 7), strides=2)
     else:
-      self.stem = nnx.Conv(input_channels, width, (3, 3), use_bias=False, dtype=dtype, rngs=rngs)
+      self.stem = conv(input_channels, width, (3, 3))
     self.stem_bn = _batch_norm(width, dtype, rngs)
     names = []
     in_channels = width
@@ -135,14 +154,16 @@ class ResNet(nnx.Module):
       for block in range(num_blocks):
         stride = 2 if stage > 0 and block == 0 else 1
         name = f"stage{stage}_block{block}"
-        setattr(self, name, BasicBlock(in_channels, out_channels, stride, dtype=dtype, rngs=rngs))
+        setattr(self, name, BasicBlock(in_channels, out_channels, stride, dtype=dtype, convolutions=convolutions,
+                                       rngs=rngs))
         names.append(name)
         in_channels = out_channels
     self.block_names = tuple(names)
     self.feature_dim = in_channels
 
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-    if not self.pooled_stem and stem_uses_taps(images.shape[-1]):
+    taps = stem_uses_taps(images.shape[-1]) and not cpu_convolutions.uses_onednn(self.convolutions)
+    if not self.pooled_stem and taps:
       x = tap_convolution(images.astype(self.dtype), self.stem.kernel[...].astype(self.dtype))
     else:
       x = self.stem(images)

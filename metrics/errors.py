@@ -13,3 +13,7 @@ class UserError(Exception):
 
 class UncountedLoopError(UserError):
   """A metered function contains a loop whose trip count cannot be known at compile time."""
+
+
+class UncountedCustomCallError(UserError):
+  """A metered function calls a custom call whose FLOPs nothing counts."""

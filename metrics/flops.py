@@ -21,6 +21,9 @@ Conventions (those of XLA's `HloCostAnalysis`, which the tests pin down):
   actually taken). Inside a scan that means every step is charged the expensive branch.
 - a `lax.platform_dependent` choice costs its CPU branch (or its default): the code is counted as it
   runs on CPU, so a GPU kernel with a portable twin (FoX's Pallas kernels) is charged the twin's FLOPs.
+- a custom call (`jax.ffi.ffi_call`: a compiled kernel XLA cannot see into) is charged its registered twin,
+  the same computation in XLA operations (`register_twins`); one without a twin raises
+  `UncountedCustomCallError` rather than counting as free.
 - a `while_loop` is counted only when its trip count is a compile-time constant in the pattern
   `fori_loop` produces (counter from a literal, +1 per step, `<` a literal bound); any other
   `while_loop` raises `UncountedLoopError`.
@@ -42,11 +45,20 @@ import jax.extend.core as jex
 import numpy as np
 from jax.core import ShapedArray
 
+from nevis.metrics.errors import UncountedCustomCallError
 from nevis.metrics.loop_counts import while_trip_count
 
 # Primitives whose sub-jaxprs are not lowered to XLA ops (a Pallas kernel is one custom call that
 # XLA cannot see into), so there is nothing of theirs in XLA's count to correct.
 _OPAQUE_PRIMITIVES = frozenset({"pallas_call"})
+# Custom call target -> twin(result shapes, *operands, **attributes): the call's result computed by XLA
+# operations, whose count stands for the call's (XLA counts a custom call as 0 FLOPs).
+_CUSTOM_CALL_TWINS: dict[str, Callable[..., Any]] = {}
+
+
+def register_twins(twins: dict[str, Callable[..., Any]]) -> None:
+  """Declares, for custom calls by target name, the XLA computation that each is charged as."""
+  _CUSTOM_CALL_TWINS.update(twins)
 
 
 def count_flops(
@@ -181,6 +193,8 @@ class _Counter:
         total += self._loop_correction(eqn, eqn.params["body_jaxpr"], while_trip_count(eqn))
       elif name == "cond":
         total += self._cond_correction(eqn)
+      elif name == "ffi_call":
+        total += self._custom_call_correction(eqn)
       elif name not in _OPAQUE_PRIMITIVES:
         total += sum(self.correction(sub) for sub in _sub_jaxprs(eqn.params))
     self._corrections[id(jaxpr)] = (jaxpr, total)
@@ -205,6 +219,19 @@ class _Counter:
       return 0.0
     most_expensive = max(self._closed_jaxpr_flops(b) + c for b, c in zip(branches, inner))
     return most_expensive - self._equation_flops(eqn)
+
+  def _custom_call_correction(self, eqn: Any) -> float:
+    target = eqn.params["target_name"]
+    twin = _CUSTOM_CALL_TWINS.get(target)
+    if twin is None:
+      raise UncountedCustomCallError(
+          f"a metered function calls the custom call {target!r}, whose FLOPs XLA cannot count; register the same "
+          "computation in XLA operations for it (nevis.metrics.flops.register_twins), or compute it with JAX operations")
+    attributes, results = dict(eqn.params["attributes"]), eqn.params["result_avals"]
+    specs = [_spec_of_aval(v.aval) for v in eqn.invars]
+    # Not minus XLA's count of the call alone, as for loops: XLA counts a custom call as 0 FLOPs, and cannot
+    # analyse one on its own (its cost analysis returns nothing).
+    return self._lowered_flops(lambda *operands: twin(results, *operands, **attributes), specs)
 
   def _closed_jaxpr_flops(self, closed: Any) -> float:
     cached = self._jaxpr_flops.get(id(closed))

@@ -1,0 +1,59 @@
+"""Which kernels compute the ResNets' convolutions on CPU: XLA's own, or oneDNN's (`nn/onednn_convolution.py`).
+
+`cpu_convolutions` (an option of the fine-tuning learners):
+  - `auto` (default): oneDNN's where they can run (XLA:CPU, the `onednn` extra installed, a C++ compiler to
+    build them once) and compute the call (float32, NHWC, no dilation or groups), XLA's otherwise;
+  - `onednn`: the same, but a learner refuses to start where they cannot run (`check`);
+  - `xla`: XLA's always.
+The choice changes the kernels, not the function: results agree to float32 rounding, both are deterministic
+(a resumed run repeats its numbers), and the meter charges a oneDNN call the FLOPs of the XLA convolution
+it replaces (`TWINS`, registered here), so a run's FLOP totals do not depend on it.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import jax
+
+from nevis.learners.nn import onednn_convolution
+from nevis.metrics import flops
+
+MODES = ("auto", "xla", "onednn")
+
+flops.register_twins(onednn_convolution.TWINS)
+
+
+def uses_onednn(mode: str) -> bool:
+  """Whether convolutions that oneDNN computes go to it in this process."""
+  return mode != "xla" and onednn_convolution.unavailable() is None
+
+
+def check(mode: str) -> str | None:
+  """Why `mode` cannot be honoured here (the problem and the fix, one line), or None."""
+  if mode != "onednn":
+    return None
+  why = onednn_convolution.unavailable()
+  if why is None:
+    return None
+  return f"cpu_convolutions: onednn cannot run here: {why}; install it or choose auto or xla"
+
+
+@functools.cache
+def conv_general_dilated(mode: str) -> Callable:
+  """`lax.conv_general_dilated` for `nnx.Conv` (its `conv_general_dilated` argument) under `mode`. One function
+  per mode, so that networks built alike have equal graph definitions (and share compilations)."""
+
+  def convolve(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
+               feature_group_count=1, batch_group_count=1, precision=None, preferred_element_type=None, **kwargs):
+    strides = tuple(window_strides)
+    if (uses_onednn(mode) and len(set(strides)) == 1 and preferred_element_type is None
+        and onednn_convolution.supports(lhs, rhs, dimension_numbers, lhs_dilation, rhs_dilation,
+                                        feature_group_count, batch_group_count)):
+      padding = onednn_convolution.pads(lhs.shape, rhs.shape, strides[0], padding)
+      return onednn_convolution.convolution(lhs, rhs, strides[0], padding)
+    return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                                        dimension_numbers, feature_group_count, batch_group_count, precision,
+                                        preferred_element_type, **kwargs)
+
+  return convolve
