@@ -162,8 +162,9 @@ class ResNet(nnx.Module):
     self.feature_dim = in_channels
 
   def __call__(self, images: jax.Array, *, train: bool) -> jax.Array:
-    taps = stem_uses_taps(images.shape[-1]) and not cpu_convolutions.uses_onednn(self.convolutions)
-    if not self.pooled_stem and taps:
+    # Taps with oneDNN's convolutions too (whose stem would be faster still): a run's FLOP count must not depend
+    # on which kernels it found, and the taps count the multiplications by the zero padding, a convolution not.
+    if not self.pooled_stem and stem_uses_taps(images.shape[-1]):
       x = tap_convolution(images.astype(self.dtype), self.stem.kernel[...].astype(self.dtype))
     else:
       x = self.stem(images)

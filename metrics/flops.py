@@ -228,10 +228,20 @@ class _Counter:
           f"a metered function calls the custom call {target!r}, whose FLOPs XLA cannot count; register the same "
           "computation in XLA operations for it (nevis.metrics.flops.register_twins), or compute it with JAX operations")
     attributes, results = dict(eqn.params["attributes"]), eqn.params["result_avals"]
-    specs = [_spec_of_aval(v.aval) for v in eqn.invars]
-    # Not minus XLA's count of the call alone, as for loops: XLA counts a custom call as 0 FLOPs, and cannot
-    # analyse one on its own (its cost analysis returns nothing).
-    return self._lowered_flops(lambda *operands: twin(results, *operands, **attributes), specs)
+    specs = [_spec_of_aval(v.aval) for v in eqn.invars if not isinstance(v, jex.Literal)]
+
+    def twin_of_inputs(*values):  # the equation's inputs, literals filled in as `_equation_function` does
+      supplied = iter(values)
+      return twin(results, *(v.val if isinstance(v, jex.Literal) else next(supplied) for v in eqn.invars),
+                  **attributes)
+
+    twin_flops = self._lowered_flops(twin_of_inputs, specs)
+    # Minus what XLA's count of the whole function holds for the call: -1 ("unknown", jaxlib 0.10), read
+    # from the call lowered alone rather than assumed.
+    with jax.default_device(self.cpu):
+      alone = _lower_for_cpu(jax.jit(_equation_function(eqn)).trace(*specs))
+    cost = _call_or_none(alone.cost_analysis) or {}
+    return twin_flops - float(cost.get("flops", 0.0))
 
   def _closed_jaxpr_flops(self, closed: Any) -> float:
     cached = self._jaxpr_flops.get(id(closed))
@@ -248,22 +258,27 @@ class _Counter:
     if cached is not None:
       return cached[1]
     variables = [v for v in eqn.invars if not isinstance(v, jex.Literal)]
-
-    def run_equation(*values):
-      supplied = iter(values)
-      operands = [v.val if isinstance(v, jex.Literal) else next(supplied) for v in eqn.invars]
-      bind_params = eqn.primitive.get_bind_params(eqn.params)
-      # Older jax returns (subfuns, params); newer returns params.
-      subfuns, bind_params = bind_params if isinstance(bind_params, tuple) else ((), bind_params)
-      return eqn.primitive.bind(*subfuns, *operands, **bind_params)
-
-    flops = self._lowered_flops(run_equation, [_spec_of_aval(v.aval) for v in variables])
+    flops = self._lowered_flops(_equation_function(eqn), [_spec_of_aval(v.aval) for v in variables])
     self._eqn_flops[id(eqn)] = (eqn, flops)
     return flops
 
   def _lowered_flops(self, fn: Callable[..., Any], specs: list[Any]) -> float:
     with jax.default_device(self.cpu):
       return self.xla_flops(_lower_for_cpu(jax.jit(fn).trace(*specs)))
+
+
+def _equation_function(eqn: Any) -> Callable[..., Any]:
+  """One equation as a function of its non-literal inputs."""
+
+  def run_equation(*values):
+    supplied = iter(values)
+    operands = [v.val if isinstance(v, jex.Literal) else next(supplied) for v in eqn.invars]
+    bind_params = eqn.primitive.get_bind_params(eqn.params)
+    # Older jax returns (subfuns, params); newer returns params.
+    subfuns, bind_params = bind_params if isinstance(bind_params, tuple) else ((), bind_params)
+    return eqn.primitive.bind(*subfuns, *operands, **bind_params)
+
+  return run_equation
 
 
 def _cpu_branch(eqn: Any) -> int | None:
