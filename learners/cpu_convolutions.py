@@ -46,12 +46,12 @@ def conv_general_dilated(mode: str) -> Callable:
 
   def convolve(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None, dimension_numbers=None,
                feature_group_count=1, batch_group_count=1, precision=None, preferred_element_type=None, **kwargs):
-    strides = tuple(window_strides)
-    if (uses_onednn(mode) and len(set(strides)) == 1 and preferred_element_type is None
-        and onednn_convolution.supports(lhs, rhs, dimension_numbers, lhs_dilation, rhs_dilation,
-                                        feature_group_count, batch_group_count)):
-      padding = onednn_convolution.pads(lhs.shape, rhs.shape, strides[0], padding)
-      return onednn_convolution.convolution(lhs, rhs, strides[0], padding)
+    if uses_onednn(mode) and onednn_convolution.supports(lhs, rhs, window_strides, dimension_numbers, lhs_dilation,
+                                                          rhs_dilation, feature_group_count, batch_group_count,
+                                                          preferred_element_type):
+      stride = window_strides[0]
+      return onednn_convolution.convolution(lhs, rhs, stride, onednn_convolution.pads(lhs.shape, rhs.shape, stride,
+                                                                                      padding))
     return jax.lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
                                         dimension_numbers, feature_group_count, batch_group_count, precision,
                                         preferred_element_type, **kwargs)

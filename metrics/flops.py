@@ -52,7 +52,7 @@ from nevis.metrics.loop_counts import while_trip_count
 # XLA cannot see into), so there is nothing of theirs in XLA's count to correct.
 _OPAQUE_PRIMITIVES = frozenset({"pallas_call"})
 # Custom call target -> twin(result shapes, *operands, **attributes): the call's result computed by XLA
-# operations, whose count stands for the call's (XLA counts a custom call as 0 FLOPs).
+# operations, whose count stands for the call's (XLA counts a custom call as -1 FLOP, "unknown").
 _CUSTOM_CALL_TWINS: dict[str, Callable[..., Any]] = {}
 
 

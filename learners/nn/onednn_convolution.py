@@ -120,12 +120,14 @@ def unavailable() -> str | None:
   return _load()
 
 
-def supports(x: jax.Array, kernel: jax.Array, dimension_numbers, lhs_dilation, rhs_dilation,
-             feature_group_count: int, batch_group_count: int) -> bool:
+def supports(x: jax.Array, kernel: jax.Array, window_strides, dimension_numbers, lhs_dilation, rhs_dilation,
+             feature_group_count: int, batch_group_count: int, preferred_element_type) -> bool:
   """Whether `lax.conv_general_dilated` with these arguments is one that `convolution` computes."""
+  if x.ndim != 4 or len(set(window_strides)) != 1:  # 2-D, the same stride both ways
+    return False
   expected = jax.lax.conv_dimension_numbers(x.shape, kernel.shape, _DIMENSIONS)
   given = jax.lax.conv_dimension_numbers(x.shape, kernel.shape, dimension_numbers)
-  return (x.ndim == 4 and x.dtype == kernel.dtype == jnp.float32 and given == expected
+  return (x.dtype == kernel.dtype == jnp.float32 and given == expected and preferred_element_type is None
           and all(d == 1 for d in (*(lhs_dilation or ()), *(rhs_dilation or ())))
           and feature_group_count == 1 and batch_group_count == 1)
 

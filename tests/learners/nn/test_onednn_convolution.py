@@ -89,3 +89,16 @@ def test_a_build_is_kept_and_reused(tmp_path, monkeypatch):
   assert built.parent == tmp_path and built.exists() and list(tmp_path.iterdir()) == [built]
   stamp = os.stat(built).st_mtime_ns
   assert oc._build() == built and os.stat(built).st_mtime_ns == stamp  # not rebuilt
+
+
+def test_supports_only_2d_float32_nhwc_with_one_stride():
+  x, kernel = jnp.ones((1, 4, 4, 2)), jnp.ones((3, 3, 2, 2))
+  numbers = ("NHWC", "HWIO", "NHWC")
+  common = dict(lhs_dilation=None, rhs_dilation=None, feature_group_count=1, batch_group_count=1,
+                preferred_element_type=None)
+  assert oc.supports(x, kernel, (2, 2), numbers, **common)
+  assert not oc.supports(x, kernel, (1, 2), numbers, **common)  # strides differ by axis
+  assert not oc.supports(jnp.ones((1, 4, 2)), jnp.ones((3, 2, 2)), (1,), ("NWC", "WIO", "NWC"), **common)  # 1-D
+  assert not oc.supports(x, kernel, (1, 1), ("NCHW", "OIHW", "NCHW"), **common)
+  assert not oc.supports(x.astype(jnp.bfloat16), kernel.astype(jnp.bfloat16), (1, 1), numbers, **common)
+  assert not oc.supports(x, kernel, (1, 1), numbers, **dict(common, rhs_dilation=(2, 2)))
