@@ -17,11 +17,11 @@ from typing import Callable
 import jax
 
 from nevis.learners.nn import onednn_convolution
-from nevis.metrics import flops
+from nevis.metrics import custom_calls
 
 MODES = ("auto", "xla", "onednn")
 
-flops.register_twins(onednn_convolution.TWINS)
+custom_calls.register_twins(onednn_convolution.TWINS)
 
 
 def uses_onednn(mode: str) -> bool:

@@ -22,7 +22,7 @@ Conventions (those of XLA's `HloCostAnalysis`, which the tests pin down):
 - a `lax.platform_dependent` choice costs its CPU branch (or its default): the code is counted as it
   runs on CPU, so a GPU kernel with a portable twin (FoX's Pallas kernels) is charged the twin's FLOPs.
 - a custom call (`jax.ffi.ffi_call`: a compiled kernel XLA cannot see into) is charged its registered twin,
-  the same computation in XLA operations (`register_twins`); one without a twin raises
+  the same computation in XLA operations (`nevis.metrics.custom_calls`); one without a twin raises
   `UncountedCustomCallError` rather than counting as free.
 - a `while_loop` is counted only when its trip count is a compile-time constant in the pattern
   `fori_loop` produces (counter from a literal, +1 per step, `<` a literal bound); any other
@@ -37,28 +37,18 @@ to a network's matmuls and convolutions.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable, Hashable, Iterator, Sequence
 
 import jax
 import jax.extend.core as jex
-import numpy as np
-from jax.core import ShapedArray
 
-from nevis.metrics.errors import UncountedCustomCallError
+from nevis.metrics import custom_calls
+from nevis.metrics.call_signatures import abstract_arguments, signature_key  # noqa: F401 (re-exported)
 from nevis.metrics.loop_counts import while_trip_count
 
 # Primitives whose sub-jaxprs are not lowered to XLA ops (a Pallas kernel is one custom call that
 # XLA cannot see into), so there is nothing of theirs in XLA's count to correct.
 _OPAQUE_PRIMITIVES = frozenset({"pallas_call"})
-# Custom call target -> twin(result shapes, *operands, **attributes): the call's result computed by XLA
-# operations, whose count stands for the call's (XLA counts a custom call as -1 FLOP, "unknown").
-_CUSTOM_CALL_TWINS: dict[str, Callable[..., Any]] = {}
-
-
-def register_twins(twins: dict[str, Callable[..., Any]]) -> None:
-  """Declares, for custom calls by target name, the XLA computation that each is charged as."""
-  _CUSTOM_CALL_TWINS.update(twins)
 
 
 def count_flops(
@@ -73,8 +63,6 @@ def count_flops(
 
   Raises `UncountedLoopError` when `fn` contains a `while_loop` whose trip count is not static.
   """
-  static_argnums = _as_tuple(static_argnums)
-  static_argnames = _as_tuple(static_argnames)
   abstract_args, abstract_kwargs = abstract_arguments(fn, args, kwargs, static_argnums, static_argnames)
   with jax.default_device(_cpu_device()):
     jitted = jax.jit(fn, static_argnums=static_argnums, static_argnames=static_argnames)
@@ -104,60 +92,24 @@ def count_jaxpr_flops(closed_jaxpr: Any) -> float:
   return float(counter._closed_jaxpr_flops(closed_jaxpr) + counter.correction(closed_jaxpr.jaxpr))
 
 
-def abstract_arguments(
-  fn: Callable[..., Any],
-  args: tuple,
-  kwargs: dict | None = None,
-  static_argnums: int | Sequence[int] = (),
-  static_argnames: str | Sequence[str] = (),
-) -> tuple[tuple, dict]:
-  """`args` and `kwargs` with the arrays of non-static arguments as unsharded `jax.ShapeDtypeStruct`s.
+class _Terms:
+  """A correction as constant FLOPs plus custom calls' twins, each key with its multiplicity: the twins are
+  counted at the end, those of one multiplicity in one lowering (`custom_calls.twin_function`)."""
 
-  A trace with these is the one a call with the arrays gets, but lowers for CPU wherever the arrays live.
-  """
-  kwargs = dict(kwargs or {})
-  static_positions, static_names = _static_arguments(
-    fn, len(args), _as_tuple(static_argnums), _as_tuple(static_argnames)
-  )
-  abstract_args = tuple(
-    arg if position in static_positions else jax.tree_util.tree_map(_abstract_leaf, arg)
-    for position, arg in enumerate(args)
-  )
-  abstract_kwargs = {
-    name: value if name in static_names else jax.tree_util.tree_map(_abstract_leaf, value)
-    for name, value in kwargs.items()
-  }
-  return abstract_args, abstract_kwargs
+  __slots__ = ("constant", "calls")
 
+  def __init__(self, constant: float = 0.0, calls: dict | None = None):
+    self.constant = constant
+    self.calls: dict[Hashable, list] = calls or {}  # key -> [an equation, multiplicity]
 
-def signature_key(
-  args: tuple,
-  kwargs: dict | None = None,
-  static_argnums: int | Sequence[int] = (),
-  static_argnames: str | Sequence[str] = (),
-) -> Hashable:
-  """A hashable key, equal for calls that share one jit compilation (and so one FLOP count).
+  def add(self, other: "_Terms", times: float = 1.0) -> None:
+    self.constant += times * other.constant
+    for key, (eqn, multiplicity) in other.calls.items():
+      entry = self.calls.setdefault(key, [eqn, 0.0])
+      entry[1] += times * multiplicity
 
-  Arrays contribute shape, dtype and weak type; Python scalars their type (jit traces them);
-  static arguments their value. Static arguments must be passed where they are declared
-  (positions in `static_argnums`, keywords in `static_argnames`).
-  """
-  if not (kwargs or static_argnums or static_argnames):  # the common call, on every step: keep it short
-    leaves, treedef = jax.tree_util.tree_flatten(args)
-    return (treedef, tuple(map(_leaf_key, leaves)))
-  kwargs = kwargs or {}
-  static_positions = {_normalize_position(p, len(args)) for p in _as_tuple(static_argnums)}
-  static_names = set(_as_tuple(static_argnames))
-  dynamic_args = tuple(arg for position, arg in enumerate(args) if position not in static_positions)
-  dynamic_kwargs = {name: value for name, value in kwargs.items() if name not in static_names}
-  leaves, treedef = jax.tree_util.tree_flatten((dynamic_args, dynamic_kwargs))
-  static_args = tuple(
-    (position, args[position]) for position in sorted(static_positions) if position < len(args)
-  )
-  static_kwargs = tuple(
-    sorted(((name, value) for name, value in kwargs.items() if name in static_names), key=lambda kv: kv[0])
-  )
-  return (treedef, tuple(map(_leaf_key, leaves)), static_args, static_kwargs)
+  def is_zero(self) -> bool:
+    return self.constant == 0.0 and not self.calls
 
 
 class _Counter:
@@ -168,7 +120,7 @@ class _Counter:
     # Values keep the keyed object alive so that its id() cannot be reused during the count.
     self._jaxpr_flops: dict[int, tuple[Any, float]] = {}
     self._eqn_flops: dict[int, tuple[Any, float]] = {}
-    self._corrections: dict[int, tuple[Any, float]] = {}
+    self._terms: dict[int, tuple[Any, _Terms]] = {}
 
   def xla_flops(self, lowered: Any) -> float:
     flops = _flops_in(_call_or_none(lowered.cost_analysis))
@@ -180,74 +132,86 @@ class _Counter:
     return flops
 
   def correction(self, jaxpr: Any) -> float:
-    """FLOPs missing from XLA's count of `jaxpr` because of loops (negative for zero-trip loops)."""
-    cached = self._corrections.get(id(jaxpr))
+    """FLOPs missing from XLA's count of `jaxpr`: loops (negative for zero-trip loops) and custom calls."""
+    return self._value(self._correction_terms(jaxpr))
+
+  def _correction_terms(self, jaxpr: Any) -> _Terms:
+    cached = self._terms.get(id(jaxpr))
     if cached is not None:
       return cached[1]
-    total = 0.0
+    total = _Terms()
     for eqn in jaxpr.eqns:
       name = eqn.primitive.name
       if name == "scan":
-        total += self._loop_correction(eqn, eqn.params["jaxpr"], int(eqn.params["length"]))
+        total.add(self._loop_terms(eqn, eqn.params["jaxpr"], int(eqn.params["length"])))
       elif name == "while":
-        total += self._loop_correction(eqn, eqn.params["body_jaxpr"], while_trip_count(eqn))
+        total.add(self._loop_terms(eqn, eqn.params["body_jaxpr"], while_trip_count(eqn)))
       elif name == "cond":
-        total += self._cond_correction(eqn)
+        total.add(self._cond_terms(eqn))
       elif name == "ffi_call":
-        total += self._custom_call_correction(eqn)
+        total.add(_Terms(0.0, {custom_calls.call_key(eqn): [eqn, 1.0]}))
       elif name not in _OPAQUE_PRIMITIVES:
-        total += sum(self.correction(sub) for sub in _sub_jaxprs(eqn.params))
-    self._corrections[id(jaxpr)] = (jaxpr, total)
+        for sub in _sub_jaxprs(eqn.params):
+          total.add(self._correction_terms(sub))
+    self._terms[id(jaxpr)] = (jaxpr, total)
     return total
 
-  def _loop_correction(self, eqn: Any, body: Any, trip_count: int) -> float:
-    inner = self.correction(body.jaxpr)
-    if trip_count == 1 and inner == 0.0:
-      return 0.0
-    executed = trip_count * (self._closed_jaxpr_flops(body) + inner)
-    return executed - self._equation_flops(eqn)
+  def _loop_terms(self, eqn: Any, body: Any, trip_count: int) -> _Terms:
+    inner = self._correction_terms(body.jaxpr)
+    if trip_count == 1 and inner.is_zero():
+      return _Terms()
+    executed = _Terms(trip_count * self._closed_jaxpr_flops(body) - self._equation_flops(eqn))
+    executed.add(inner, times=trip_count)
+    return executed
 
-  def _cond_correction(self, eqn: Any) -> float:
+  def _cond_terms(self, eqn: Any) -> _Terms:
     branches = eqn.params["branches"]
     cpu_branch = _cpu_branch(eqn)
     if cpu_branch is not None:
       # A `lax.platform_dependent` choice: the CPU lowering keeps only this branch, so XLA's count holds
       # it alone (no cond). The other branches (e.g. GPU kernels) may not even lower for CPU.
-      return self.correction(branches[cpu_branch].jaxpr)
-    inner = [self.correction(branch.jaxpr) for branch in branches]
-    if not any(inner):
-      return 0.0
-    most_expensive = max(self._closed_jaxpr_flops(b) + c for b, c in zip(branches, inner))
-    return most_expensive - self._equation_flops(eqn)
+      return self._correction_terms(branches[cpu_branch].jaxpr)
+    inner = [self._correction_terms(branch.jaxpr) for branch in branches]
+    if all(terms.is_zero() for terms in inner):
+      return _Terms()
+    most_expensive = max(self._closed_jaxpr_flops(b) + self._value(c) for b, c in zip(branches, inner))
+    return _Terms(most_expensive - self._equation_flops(eqn))
 
-  def _custom_call_correction(self, eqn: Any) -> float:
+  def _value(self, terms: _Terms) -> float:
+    """The terms in FLOPs: each call charged its twin's count less XLA's count of the call itself."""
+    by_multiplicity: dict[float, list] = {}
+    for key, (eqn, multiplicity) in terms.calls.items():
+      by_multiplicity.setdefault(multiplicity, []).append((key, eqn))
+    total = terms.constant
+    for multiplicity, calls in by_multiplicity.items():
+      own = sum(self._own_count(eqn) for _, eqn in calls)
+      total += multiplicity * (self._twins_flops(calls) - own)
+    return total
+
+  def _twins_flops(self, calls: list) -> float:
+    group = frozenset(key for key, _ in calls)
+    kept = all(custom_calls.is_kept(key) for key in group)
+    if kept and group in custom_calls.GROUP_COUNTS:
+      return custom_calls.GROUP_COUNTS[group]
+    flops = self._lowered_flops(*custom_calls.twin_function(eqn for _, eqn in calls))
+    if kept:
+      custom_calls.GROUP_COUNTS[group] = flops
+    return flops
+
+  def _own_count(self, eqn: Any) -> float:
     target = eqn.params["target_name"]
-    twin = _CUSTOM_CALL_TWINS.get(target)
-    if twin is None:
-      raise UncountedCustomCallError(
-          f"a metered function calls the custom call {target!r}, whose FLOPs XLA cannot count; register the same "
-          "computation in XLA operations for it (nevis.metrics.flops.register_twins), or compute it with JAX operations")
-    attributes, results = dict(eqn.params["attributes"]), eqn.params["result_avals"]
-    specs = [_spec_of_aval(v.aval) for v in eqn.invars if not isinstance(v, jex.Literal)]
-
-    def twin_of_inputs(*values):  # the equation's inputs, literals filled in as `_equation_function` does
-      supplied = iter(values)
-      return twin(results, *(v.val if isinstance(v, jex.Literal) else next(supplied) for v in eqn.invars),
-                  **attributes)
-
-    twin_flops = self._lowered_flops(twin_of_inputs, specs)
-    # Minus what XLA's count of the whole function holds for the call: -1 ("unknown", jaxlib 0.10), read
-    # from the call lowered alone rather than assumed.
-    with jax.default_device(self.cpu):
-      alone = _lower_for_cpu(jax.jit(_equation_function(eqn)).trace(*specs))
-    cost = _call_or_none(alone.cost_analysis) or {}
-    return twin_flops - float(cost.get("flops", 0.0))
+    if target not in custom_calls.OWN_COUNTS:
+      specs = [custom_calls.spec_of_aval(v.aval) for v in eqn.invars if not isinstance(v, jex.Literal)]
+      with jax.default_device(self.cpu):
+        alone = _lower_for_cpu(jax.jit(_equation_function(eqn)).trace(*specs))
+      custom_calls.OWN_COUNTS[target] = float((_call_or_none(alone.cost_analysis) or {}).get("flops", 0.0))
+    return custom_calls.OWN_COUNTS[target]
 
   def _closed_jaxpr_flops(self, closed: Any) -> float:
     cached = self._jaxpr_flops.get(id(closed))
     if cached is not None:
       return cached[1]
-    specs = [_spec_of_aval(var.aval) for var in closed.jaxpr.invars]
+    specs = [custom_calls.spec_of_aval(var.aval) for var in closed.jaxpr.invars]
     flops = self._lowered_flops(jex.jaxpr_as_fun(closed), specs)
     self._jaxpr_flops[id(closed)] = (closed, flops)
     return flops
@@ -258,13 +222,14 @@ class _Counter:
     if cached is not None:
       return cached[1]
     variables = [v for v in eqn.invars if not isinstance(v, jex.Literal)]
-    flops = self._lowered_flops(_equation_function(eqn), [_spec_of_aval(v.aval) for v in variables])
+    flops = self._lowered_flops(_equation_function(eqn), [custom_calls.spec_of_aval(v.aval) for v in variables])
     self._eqn_flops[id(eqn)] = (eqn, flops)
     return flops
 
   def _lowered_flops(self, fn: Callable[..., Any], specs: list[Any]) -> float:
     with jax.default_device(self.cpu):
       return self.xla_flops(_lower_for_cpu(jax.jit(fn).trace(*specs)))
+
 
 
 def _equation_function(eqn: Any) -> Callable[..., Any]:
@@ -338,55 +303,3 @@ def _cpu_device() -> Any:
       "FLOP counting lowers for the CPU backend, which is not initialised: "
       "include 'cpu' in JAX_PLATFORMS (e.g. JAX_PLATFORMS=cuda,cpu)"
     ) from error
-
-
-def _abstract_leaf(leaf: Any) -> Any:
-  """Arrays become unsharded ShapeDtypeStructs (no device placement, so the lowering is for CPU)."""
-  if isinstance(leaf, (jax.Array, jax.ShapeDtypeStruct, np.ndarray, np.generic)):
-    return jax.ShapeDtypeStruct(np.shape(leaf), leaf.dtype, weak_type=getattr(leaf, "weak_type", False))
-  return leaf
-
-
-def _spec_of_aval(aval: Any) -> jax.ShapeDtypeStruct:
-  return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=getattr(aval, "weak_type", False))
-
-
-def _leaf_key(leaf: Any) -> Hashable:
-  """A jax.Array's abstract value (shape, dtype, weak type; read in C++, cheap on every call); the same
-  for other arrays and ShapeDtypeStructs; the type of anything else (Python scalars)."""
-  aval = getattr(leaf, "aval", None)
-  if isinstance(aval, ShapedArray):
-    return aval
-  shape, dtype = getattr(leaf, "shape", None), getattr(leaf, "dtype", None)
-  if shape is None or dtype is None:
-    return type(leaf)
-  return ShapedArray(tuple(shape), dtype, weak_type=bool(getattr(leaf, "weak_type", False)))
-
-
-def _static_arguments(
-  fn: Callable[..., Any], n_args: int, static_argnums: tuple, static_argnames: tuple
-) -> tuple[set[int], set[str]]:
-  """Static positions and keyword names, completed through fn's signature as jax.jit does."""
-  positions = {_normalize_position(p, n_args) for p in static_argnums}
-  names = set(static_argnames)
-  try:
-    parameters = list(inspect.signature(fn).parameters.values())
-  except (TypeError, ValueError):
-    return positions, names
-  positional_kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-  positional = [p.name for p in parameters if p.kind in positional_kinds]
-  names |= {positional[p] for p in positions if 0 <= p < len(positional)}
-  positions |= {i for i, name in enumerate(positional) if name in names}
-  return positions, names
-
-
-def _normalize_position(position: int, n_args: int) -> int:
-  return position + n_args if position < 0 else position
-
-
-def _as_tuple(value: Any) -> tuple:
-  if value is None:
-    return ()
-  if isinstance(value, (int, str)):
-    return (value,)
-  return tuple(value)
