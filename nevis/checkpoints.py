@@ -20,7 +20,7 @@ import sys
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jax
 import numpy as np
@@ -204,32 +204,62 @@ def as_restored(tree: Any) -> Any | None:
   Orbax restores dicts in key order, tuples as lists (but an empty tuple as itself), NumPy scalars as Python
   numbers, NumPy arrays as NumPy arrays, and JAX arrays as new committed, strongly typed arrays on their
   device."""
-  restored = _restored(tree)
-  return None if restored is _UNMODELLED else restored
+  arrays: list[jax.Array] = []
+  restored = _restored(tree, arrays)
+  if restored is _UNMODELLED:
+    return None
+  # All arrays copied to the host in one transfer and back per device in one each, not leaf by leaf
+  # (~0.3 ms a leaf; a ResNet's state has hundreds).
+  copies = [None] * len(arrays)
+  by_device: dict[Any, list[int]] = {}
+  for i, array in enumerate(arrays):
+    by_device.setdefault(next(iter(array.devices())), []).append(i)
+  for device, positions in by_device.items():
+    host = jax.device_get([arrays[i] for i in positions])
+    for i, copy in zip(positions, jax.device_put([np.asarray(h) for h in host], device)):
+      copies[i] = copy
+  return _filled(restored, iter(copies))
 
 
 _UNMODELLED = object()
 
 
-def _restored(tree: Any) -> Any:
+class _ArrayToCopy:
+  """Where a JAX array goes in a tree being restored (`as_restored` copies them all at once)."""
+
+
+def _filled(tree: Any, copies: Iterator[jax.Array]) -> Any:
+  if isinstance(tree, dict):
+    return {key: _filled(value, copies) for key, value in tree.items()}
+  if isinstance(tree, list):
+    return [_filled(item, copies) for item in tree]
+  return next(copies) if tree is _ARRAY else tree
+
+
+_ARRAY = _ArrayToCopy()
+
+
+def _restored(tree: Any, arrays: list) -> Any:
+  """The restored tree with `_ARRAY` where each JAX array goes (appended to `arrays`, in tree order)."""
   if isinstance(tree, dict):
     if not all(isinstance(key, str) for key in tree):
       return _UNMODELLED
-    items = {key: _restored(tree[key]) for key in sorted(tree)}
+    items = {key: _restored(tree[key], arrays) for key in sorted(tree)}
     return _UNMODELLED if any(value is _UNMODELLED for value in items.values()) else items
   if isinstance(tree, (list, tuple)):
     if isinstance(tree, tuple) and not tree:
       return ()
-    items = [_restored(item) for item in tree]
+    items = [_restored(item, arrays) for item in tree]
     return _UNMODELLED if any(item is _UNMODELLED for item in items) else items
-  return _restored_leaf(tree)
+  return _restored_leaf(tree, arrays)
 
 
-def _restored_leaf(leaf: Any) -> Any:
+def _restored_leaf(leaf: Any, arrays: list) -> Any:
   if isinstance(leaf, jax.Array):
     if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.extended) or len(leaf.devices()) != 1:
       return _UNMODELLED
-    return jax.device_put(np.asarray(leaf), next(iter(leaf.devices())))
+    arrays.append(leaf)
+    return _ARRAY
   if isinstance(leaf, np.ndarray):
     return leaf.copy()
   if isinstance(leaf, np.generic):
