@@ -29,6 +29,13 @@ def uses_onednn(mode: str) -> bool:
   return mode != "xla" and onednn_convolution.unavailable() is None
 
 
+def kernels(mode: str, compute_dtype: str) -> str:
+  """Which kernels a learner's convolutions get in this process, "onednn" or "xla": each task's notes record it
+  (`info.convolutions` in the results), so a run resumed where the `onednn` extra is, or is not, installed
+  shows which tasks ran on which."""
+  return "onednn" if compute_dtype == "float32" and uses_onednn(mode) else "xla"
+
+
 def check(mode: str) -> str | None:
   """Why `mode` cannot be honoured here (the problem and the fix, one line), or None."""
   if mode != "onednn":

@@ -123,6 +123,7 @@ class FinetuningLearner(Learner):
     return {"params": {"backbone": start["params"], "head": head}, "batch_stats": start["batch_stats"]}
 
   def train(self, task: TrainingTask, state: State) -> State:
+    task.notes["convolutions"] = cpu_convolutions.kernels(self.config.cpu_convolutions, self.config.compute_dtype)
     candidates = recipe.search_candidates(self.config, int(state["tasks_seen"]))
     if self.config.select_by == "prequential":
       model, selected, notes = finetune_search.prequential_search(self, task, state, candidates)

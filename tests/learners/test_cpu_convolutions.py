@@ -16,7 +16,7 @@ from nevis.learners.nn import onednn_convolution
 from nevis.learners.resnet import ResNet
 from nevis.metrics import flops
 from nevis.metrics.errors import UncountedCustomCallError
-from tests.learners.test_finetuning import TINY
+from tests.learners.test_finetuning import TINY, colour_task
 
 needs_onednn = pytest.mark.skipif(onednn_convolution.unavailable() is not None,
                                   reason=f"oneDNN convolutions: {onednn_convolution.unavailable()}")
@@ -107,3 +107,14 @@ def test_a_custom_call_without_a_twin_is_refused_not_counted_as_free():
 
   with pytest.raises(UncountedCustomCallError, match="nevis_test_unregistered_kernel.*register_twins"):
     flops.count_flops(opaque, (jnp.ones(4),))
+
+
+def test_each_task_records_the_kernels_its_convolutions_ran_on(monkeypatch):
+  for mode, expected in (("xla", "xla"), ("auto", "xla" if onednn_convolution.unavailable() else "onednn")):
+    task = colour_task("colours", 4)
+    learner = IndependentLearner(**TINY, num_steps=2, learning_rates=[0.1], cpu_convolutions=mode)
+    learner.train(task, learner.init(None))
+    assert task.notes["convolutions"] == expected
+  assert cpu_convolutions.kernels("auto", "bfloat16") == "xla"  # oneDNN here computes float32 only
+  monkeypatch.setattr(onednn_convolution, "unavailable", lambda: "no oneDNN here")
+  assert cpu_convolutions.kernels("auto", "float32") == "xla"
