@@ -48,6 +48,8 @@ class DataView:
     self.num_classes = num_classes
     self.multi_label = multi_label
     self._permutations: dict[tuple[int, int], np.ndarray] = {}  # (seed, epoch) -> order; a few kept
+    # Plain ndarray views of memory-mapped splits for batch_at: np.memmap's indexing runs Python on every batch.
+    self._arrays = (np.asarray(split.images), np.asarray(split.labels))
 
   def __len__(self) -> int:
     return len(self._split)
@@ -97,7 +99,8 @@ class DataView:
       for e in np.unique(epochs):
         mask = epochs == e
         index[mask] = self._permutation(seed, int(e))[offsets[mask]]
-    return {"images": self._split.images[index], "labels": self._split.labels[index], "index": index}
+    images, labels = self._arrays
+    return {"images": images[index], "labels": labels[index], "index": index}
 
   def _permutation(self, seed: int, epoch: int) -> np.ndarray:
     key = (seed, epoch)
