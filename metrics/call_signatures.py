@@ -78,6 +78,11 @@ def _abstract_leaf(leaf: Any) -> Any:
   return leaf
 
 
+def spec_of_aval(aval: Any) -> jax.ShapeDtypeStruct:
+  """A jaxpr variable's abstract value as the argument spec of a trace."""
+  return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=getattr(aval, "weak_type", False))
+
+
 def _leaf_key(leaf: Any) -> Hashable:
   """A jax.Array's abstract value (shape, dtype, weak type; read in C++, cheap on every call); the same
   for other arrays and ShapeDtypeStructs; the type of anything else (Python scalars)."""

@@ -17,6 +17,7 @@ import jax
 import jax.extend.core as jex
 import numpy as np
 
+from nevis.metrics.call_signatures import spec_of_aval
 from nevis.metrics.errors import UncountedCustomCallError
 
 # Custom call target -> twin(result shapes, *operands, **attributes): the call's result computed by XLA operations.
@@ -77,10 +78,6 @@ def twin_function(eqns: Iterable[Any]) -> tuple[Callable[..., Any], list[jax.Sha
     return results
 
   return twins, specs
-
-
-def spec_of_aval(aval: Any) -> jax.ShapeDtypeStruct:
-  return jax.ShapeDtypeStruct(aval.shape, aval.dtype, weak_type=getattr(aval, "weak_type", False))
 
 
 def _value_key(value: Any) -> Any:

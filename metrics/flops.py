@@ -43,7 +43,7 @@ import jax
 import jax.extend.core as jex
 
 from nevis.metrics import custom_calls
-from nevis.metrics.call_signatures import abstract_arguments, signature_key  # noqa: F401 (re-exported)
+from nevis.metrics.call_signatures import abstract_arguments, signature_key, spec_of_aval  # noqa: F401 (re-exported)
 from nevis.metrics.loop_counts import while_trip_count
 
 # Primitives whose sub-jaxprs are not lowered to XLA ops (a Pallas kernel is one custom call that
@@ -201,7 +201,7 @@ class _Counter:
   def _own_count(self, eqn: Any) -> float:
     target = eqn.params["target_name"]
     if target not in custom_calls.OWN_COUNTS:
-      specs = [custom_calls.spec_of_aval(v.aval) for v in eqn.invars if not isinstance(v, jex.Literal)]
+      specs = [spec_of_aval(v.aval) for v in eqn.invars if not isinstance(v, jex.Literal)]
       with jax.default_device(self.cpu):
         alone = _lower_for_cpu(jax.jit(_equation_function(eqn)).trace(*specs))
       custom_calls.OWN_COUNTS[target] = float((_call_or_none(alone.cost_analysis) or {}).get("flops", 0.0))
@@ -211,7 +211,7 @@ class _Counter:
     cached = self._jaxpr_flops.get(id(closed))
     if cached is not None:
       return cached[1]
-    specs = [custom_calls.spec_of_aval(var.aval) for var in closed.jaxpr.invars]
+    specs = [spec_of_aval(var.aval) for var in closed.jaxpr.invars]
     flops = self._lowered_flops(jex.jaxpr_as_fun(closed), specs)
     self._jaxpr_flops[id(closed)] = (closed, flops)
     return flops
@@ -222,7 +222,7 @@ class _Counter:
     if cached is not None:
       return cached[1]
     variables = [v for v in eqn.invars if not isinstance(v, jex.Literal)]
-    flops = self._lowered_flops(_equation_function(eqn), [custom_calls.spec_of_aval(v.aval) for v in variables])
+    flops = self._lowered_flops(_equation_function(eqn), [spec_of_aval(v.aval) for v in variables])
     self._eqn_flops[id(eqn)] = (eqn, flops)
     return flops
 

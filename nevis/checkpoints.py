@@ -224,10 +224,6 @@ def as_restored(tree: Any) -> Any | None:
 _UNMODELLED = object()
 
 
-class _ArrayToCopy:
-  """Where a JAX array goes in a tree being restored (`as_restored` copies them all at once)."""
-
-
 def _filled(tree: Any, copies: Iterator[jax.Array]) -> Any:
   if isinstance(tree, dict):
     return {key: _filled(value, copies) for key, value in tree.items()}
@@ -236,7 +232,7 @@ def _filled(tree: Any, copies: Iterator[jax.Array]) -> Any:
   return next(copies) if tree is _ARRAY else tree
 
 
-_ARRAY = _ArrayToCopy()
+_ARRAY = object()  # where a JAX array goes in a tree being restored (`as_restored` copies them all at once)
 
 
 def _restored(tree: Any, arrays: list) -> Any:

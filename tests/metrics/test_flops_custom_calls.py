@@ -89,3 +89,10 @@ def test_calls_in_loops_and_branches_are_charged_per_execution(traced_twins):
                         lambda x: _scaled(x, np.float32(2)), x)
 
   assert flops.count_flops(branched, (x, 1)) == 2 * 8 + 2  # and the comparison, converted to a branch index
+
+
+def test_xla_counts_a_custom_call_as_minus_one_whatever_its_operands():
+  # Why XLA's own count of a call is read once per target (custom_calls.OWN_COUNTS), not per shape.
+  for shape, dtype, factor in (((4,), jnp.float32, np.float32(2)), ((3, 64), jnp.bfloat16, np.int64(7))):
+    lowered = jax.jit(lambda x: _scaled(x, factor) - 1.0).lower(jax.ShapeDtypeStruct(shape, dtype))
+    assert lowered.cost_analysis()["flops"] == 2 * np.prod(shape) - 1  # the addition, the subtraction, and -1
